@@ -1,0 +1,22 @@
+"""The judge: decides, per tensor, whether an in-place mutation breaks autograd.
+
+Runs on the stdlib ``ast`` only (LibCST is for editing, and only on files that have fixes) and
+never imports torch: what each op saves for backward comes from the shipped op table.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codemod.findings import Finding
+from codemod.rules import Policy
+from codemod.source import SourceFile
+
+
+def analyse(source: SourceFile, tree: ast.Module | None = None, *, policy: Policy = Policy.DEFAULT) -> list[Finding]:
+    """All findings for one file, sorted by position.  Raises ``SyntaxError`` if it does not parse."""
+    if tree is None:
+        tree = ast.parse(source.text, filename=source.display)
+    from codemod.analysis.judge import judge_module
+
+    return sorted(judge_module(tree, source, policy=policy), key=lambda f: f.sort_key)

@@ -1,0 +1,118 @@
+"""What the analysis reports: spans, findings, and the fix each finding asks for.
+
+These are plain, immutable values.  The analysis (``codemod.analysis``) creates them from the
+stdlib ``ast``; the rewrite passes (``transforms``) read them to locate the LibCST nodes they edit;
+the reports (``codemod.report``) print them.  Nothing in this module imports torch or LibCST.
+
+Coordinates: lines are 1-based, columns are 0-based *character* offsets (not the UTF-8 byte offsets
+that ``ast`` uses; ``SourceFile.span_of`` converts), and ``end_col`` is exclusive.  This is the same
+convention as LibCST's ``PositionProvider``, so a pass finds the node for a span by comparing
+positions directly.  Reports show columns 1-based.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def contains(self, other: "Span") -> bool:
+        return (self.line, self.col) <= (other.line, other.col) and (other.end_line, other.end_col) <= (
+            self.end_line,
+            self.end_col,
+        )
+
+    def overlaps(self, other: "Span") -> bool:
+        return (self.line, self.col) < (other.end_line, other.end_col) and (other.line, other.col) < (
+            self.end_line,
+            self.end_col,
+        )
+
+
+class Confidence(str, enum.Enum):
+    """How sure the judge is that the hazard is real.
+
+    ``certain``: every premise comes from the op table and values the analysis knows.
+    ``possible``: a premise is assumed, e.g. that a caller's tensor requires grad, or that an op
+    whose other operand is an unknown value saves its input.
+    """
+
+    CERTAIN = "certain"
+    POSSIBLE = "possible"
+
+
+class FixKind(str, enum.Enum):
+    """Which rewrite pass carries out a fix.  One pass module in ``transforms/`` per kind."""
+
+    OUT_OF_PLACE = "out-of-place"  # x.add_(y) -> x = x.add(y); x += y -> x = x + y; out= -> assignment
+    INPLACE_FLAG = "inplace-flag"  # F.relu(x, inplace=True) / nn.ReLU(inplace=True) -> inplace off
+    CLONE = "clone"  # insert `y = y.clone()` before the first mutation that needs it
+    NO_GRAD = "no-grad"  # wrap parameter/buffer updates in `with torch.no_grad():`
+    PARAMETER_LOCAL = "parameter-local"  # self.weight.mul_(m) -> weight = self.weight * m; uses -> weight
+    HELPER_RETURN = "helper-return"  # helper mutating its argument returns it; call sites rebind
+
+
+class FixSafety(str, enum.Enum):
+    """Whether a fix is provably equivalent from the source alone.
+
+    ``safe``: the rewrite computes the same values whenever the original's backward succeeds
+    (no other live alias, dtype and shape cannot change).  ``needs-verification``: equivalence
+    depends on something the static analysis cannot see (dtype promotion, broadcasting, unknown
+    aliases); verification must run it before the hunk is emitted.
+    """
+
+    SAFE = "safe"
+    NEEDS_VERIFICATION = "needs-verification"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A fix the analysis asks a pass to make.
+
+    ``target`` is the span of the node the pass edits; it can differ from the finding's span (an
+    ``inplace=True`` flag is flipped where the module is constructed, not where it is called).
+    ``params`` holds kind-specific details; each pass documents the keys it reads.
+    """
+
+    kind: FixKind
+    target: Span
+    description: str
+    safety: FixSafety = FixSafety.SAFE
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # params is a dict; spans + kind identify a fix
+        return hash((self.kind, self.target, self.description))
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another location that explains a finding ("saved by sigmoid() here")."""
+
+    span: Span
+    note: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    span: Span
+    confidence: Confidence = Confidence.CERTAIN
+    related: tuple[Related, ...] = ()
+    fix: Fix | None = None
+    # Why there is no fix, when there is none ("the value has another live name: `alias`").
+    unfixable_reason: str | None = None
+    # Qualified name of the enclosing function ("Net.forward"), "" at module level.
+    scope: str = ""
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.span.line, self.span.col, self.code)

@@ -1,0 +1,139 @@
+"""The rule catalogue: every code gradsafe can report, with its documentation and examples.
+
+A rule is metadata.  The hazard analysis (``codemod.analysis``) decides *whether* an in-place op
+is a hazard and under which rule; the rule module says what the code means, why it matters, and
+shows an example that is bad and the code to use instead.  Those examples double as tests
+(``tests/test_rule_examples.py``) and as the text of ``gradsafe explain``.
+
+Codes are grouped by mechanism:
+
+* ``GS1xx`` a tensor saved for backward is overwritten
+* ``GS2xx`` a leaf that requires grad, or a parameter/buffer, is mutated
+* ``GS3xx`` views and ``out=``
+* ``GS4xx`` writes through ``.data`` / ``.detach()`` aliases
+* ``GS5xx`` a function mutates its caller's tensor
+* ``GS9xx`` policy rules (``--policy strict``)
+"""
+
+from __future__ import annotations
+
+import enum
+import textwrap
+from dataclasses import dataclass, field
+
+from codemod.findings import FixKind
+
+
+class Policy(str, enum.Enum):
+    """``default`` reports hazards only; ``strict`` also reports every other in-place op in
+    differentiable code, for teams that ban them outright."""
+
+    DEFAULT = "default"
+    STRICT = "strict"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str  # kebab-case, stable
+    summary: str  # one line, used in `gradsafe rules`
+    what_it_does: str
+    why_bad: str
+    example: str  # code the rule reports (a complete, runnable-in-principle snippet)
+    use_instead: str  # the same code after the fix (or the recommended manual change)
+    fix_kinds: tuple[FixKind, ...] = ()
+    fix_safety: str = ""
+    # Off unless selected explicitly (`--select GS403`); policy rules are on only under that policy.
+    default_enabled: bool = True
+    policy: Policy = Policy.DEFAULT
+    # The example must be found by the analysis, and `use_instead` must be clean.  Set to False
+    # only for rules whose example needs context the snippet cannot carry.
+    example_is_test: bool = True
+    references: tuple[str, ...] = field(default=())
+
+    @property
+    def family(self) -> str:
+        return self.code[:3]
+
+    @property
+    def fix_label(self) -> str:
+        return ", ".join(k.value for k in self.fix_kinds) if self.fix_kinds else "none (report only)"
+
+    def explain(self) -> str:
+        """The rule's documentation as Markdown, the text of `gradsafe explain CODE`."""
+        parts = [
+            f"# {self.code} ({self.name})",
+            "",
+            self.summary,
+            "",
+            "## What it does",
+            textwrap.dedent(self.what_it_does).strip(),
+            "",
+            "## Why is this bad?",
+            textwrap.dedent(self.why_bad).strip(),
+            "",
+            "## Example",
+            "```python",
+            textwrap.dedent(self.example).strip(),
+            "```",
+            "",
+            "## Use instead",
+            "```python",
+            textwrap.dedent(self.use_instead).strip(),
+            "```",
+            "",
+            "## Fix",
+            f"Kind: {self.fix_label}.",
+        ]
+        if self.fix_safety:
+            parts += ["", textwrap.dedent(self.fix_safety).strip()]
+        if not self.default_enabled:
+            parts += ["", f"This rule is off by default; enable it with `--select {self.code}`."]
+        if self.policy is Policy.STRICT:
+            parts += ["", "This rule reports only under `--policy strict`."]
+        return "\n".join(parts) + "\n"
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> Rule:
+    if rule.code in _REGISTRY:
+        raise ValueError(f"duplicate rule code {rule.code}")
+    _REGISTRY[rule.code] = rule
+    return rule
+
+
+def all_rules() -> list[Rule]:
+    _load()
+    return sorted(_REGISTRY.values(), key=lambda r: r.code)
+
+
+def get_rule(code: str) -> Rule | None:
+    _load()
+    return _REGISTRY.get(code.upper())
+
+
+_loaded = False
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    # Importing the family modules registers their rules.
+    from codemod.rules import (  # noqa: F401
+        arguments,
+        data_aliases,
+        leaves,
+        policy,
+        saved_tensors,
+        views,
+    )
+
+
+# Codes that are not rules of the analysis but problems with a file.
+SYNTAX_ERROR = "E999"
+IO_ERROR = "E902"
+INTERNAL_ERROR = "E001"
