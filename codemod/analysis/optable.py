@@ -10,11 +10,17 @@ installed); this module only reads it, and never imports torch.  Keys are canoni
 Saving is conditional: ``saved_inputs["input"] == {"other"}`` means the ``input`` argument is saved
 when ``other`` requires grad (``x * w`` saves ``x`` only if ``w`` requires grad).  The trigger
 ``"@params"`` stands for the module's own parameters, which require grad in training.
+
+An entry describes every call of its API at once, so where calls differ it says what a call *may*
+do (``x ** t`` saves its result, ``x ** 2`` does not: ``torch.pow`` may save its output).  Where the
+difference shows in the source (a tensor or a plain value, an argument given or not, a literal
+``training=False``), ``variants`` holds the exact facts per kind of call: see ``OpInfo.for_arguments``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -37,6 +43,41 @@ class OpInfo:
     inplace_saves: str | None  # what the in-place form saves: "output" | "input_copy" | "nothing" | "mask"
     differentiable: bool  # False when the output never requires grad (argmax, comparisons, shape ops)
     module_params: bool  # modules: has parameters (which require grad in training)
+    # params whose requiring grad makes the op save its output (saves_output == bool(this) when present)
+    output_saved_when: frozenset[str] = frozenset()
+    variants: tuple[OpVariant, ...] = ()  # exact facts per kind of call, where calls differ
+
+    def saved_params(self, requiring_grad: Collection[str]) -> frozenset[str]:
+        """The params (or ``"@params"``) the op saves when the params in ``requiring_grad`` require grad."""
+        trigger = set(requiring_grad)
+        return frozenset(param for param, triggers in self.saved_inputs.items() if triggers & trigger)
+
+    def output_saved(self, requiring_grad: Collection[str]) -> bool:
+        """Whether the op saves its output when the params in ``requiring_grad`` require grad."""
+        if not self.output_saved_when:
+            return self.saves_output and bool(requiring_grad)
+        return bool(self.output_saved_when & set(requiring_grad))
+
+    def for_arguments(self, arguments: Mapping[str, object]) -> OpInfo:
+        """This entry narrowed to a call passing exactly ``arguments`` (param -> kind, as in ``OpVariant``).
+
+        Without a matching variant the entry itself is the answer: its facts hold for every call.
+        """
+        wanted = dict(arguments)
+        return next((v.info for v in self.variants if dict(v.arguments) == wanted), self)
+
+
+@dataclass(frozen=True)
+class OpVariant:
+    """The exact facts for calls whose arguments have particular kinds (``torch.pow`` with a tensor exponent).
+
+    ``arguments`` maps each argument the call passes to ``"tensor"``, ``"value"`` (any other
+    expression), or a literal ``True``/``False``/``None``; arguments it leaves out are absent.
+    ``info`` is the entry with the facts that hold for those calls (and no variants).
+    """
+
+    arguments: Mapping[str, object]
+    info: OpInfo
 
 
 @dataclass(frozen=True)
@@ -79,6 +120,12 @@ def _op_from_json(name: str, d: dict) -> OpInfo:
         inplace_saves=d.get("inplace_saves"),
         differentiable=bool(d.get("differentiable", True)),
         module_params=bool(d.get("module_params", False)),
+        output_saved_when=frozenset(d.get("output_saved_when", ())),
+        variants=tuple(
+            # a variant overrides the facts that differ between calls; everything else is the entry's
+            OpVariant(dict(v["arguments"]), _op_from_json(name, {**d, **v, "variants": ()}))
+            for v in d.get("variants", ())
+        ),
     )
 
 

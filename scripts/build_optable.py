@@ -1,0 +1,1325 @@
+#!/usr/bin/env python
+"""Generate ``codemod/analysis/data/optable.json``: what each supported torch API saves for backward.
+
+Run by hand, with torch installed, whenever the supported torch version changes::
+
+    python scripts/build_optable.py            # writes the JSON next to codemod/analysis/optable.py
+    python scripts/build_optable.py --check    # exits 1 if the shipped JSON differs from a fresh build
+
+The analysis only reads the JSON and never imports torch.  Nothing in the table is written down by
+hand: the catalogue below only says *how to call* each API, and every fact is measured on the
+installed torch.
+
+1. Each catalogue entry is called on tiny float64 inputs, once per ``requires_grad`` pattern of its
+   tensor arguments (all of them; each one alone; for modules the parameters count as one argument,
+   ``"@params"``).  The ``grad_fn`` graph is walked (``next_functions``, so composite ops are
+   covered) and every ``_saved_*`` tensor is matched by storage to an argument, to the output, or
+   to neither (an internal value: a mask, indices, statistics, a wrapped scalar).
+2. Each of those answers is confirmed by experiment: bump the version of one argument (or of the
+   output) with ``add_(0)`` under ``no_grad`` and check whether ``backward()`` then raises the
+   "modified by an inplace operation" error.  Introspection and experiment must agree, or the build
+   fails: a table that is wrong would make the codemod rewrite safe code or miss real hazards.
+3. In-place forms (the ``op_`` method, ``inplace=True``) are run the same way to learn what they
+   save: their own result, a private copy of their input, an internal mask, or nothing.
+
+When an API has several samples (``x ** 2`` and ``x ** t``; ``x[1:3]`` and ``x[idx]``; a module in
+train and eval mode), its entry is the union of what the samples showed: what a call *may* save or
+alias.  Where samples the source can tell apart (a tensor or a plain value, an argument given or
+not) disagree, the entry also lists ``variants`` with the exact facts per kind of call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+log = logging.getLogger("build_optable")
+
+SCHEMA = 1
+PARAMS = "@params"  # the module's own parameters, as one pseudo-argument (codemod.analysis.optable.PARAMS_TRIGGER)
+OUTPUT = "output"
+INTERNAL = "internal"
+TABLE_PATH = Path(__file__).resolve().parent.parent / "codemod" / "analysis" / "data" / "optable.json"
+
+SAVED_TENSOR_ERROR = "modified by an inplace operation"
+MULTI_VIEW_ERROR = "returns multiple views"
+
+# What an in-place form saves, strongest first: merging samples keeps the strongest.
+INPLACE_SAVES = ("output", "input_copy", "mask", "nothing")
+# How an output aliases its first argument, strongest first.
+VIEW_KINDS = ("multi_view", "view", "detach")
+
+# In-place methods that change neither the values nor the version counter: autograd flags
+# (requires_grad_, detach_) and storage placement (share_memory_).  Everything else with a trailing
+# underscore counts as a mutation, including resize_/resize_as_ (a same-size resize is a no-op, a
+# real one reallocates) and apply_/map_/map2_ (they rewrite the values *without* bumping the
+# version counter).  The build checks this list against methods it can call.
+METADATA_ONLY_METHODS = frozenset({"requires_grad_", "share_memory_", "detach_"})
+
+
+class BuildError(Exception):
+    """The table cannot be trusted: introspection and experiment disagree, or a recipe is wrong."""
+
+
+class NotDifferentiable(RuntimeError):
+    """Autograd has no formula for this form (``acosh_``: "derivative ... is not implemented")."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample arguments
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grad:
+    """A float64 tensor argument that takes part in the ``requires_grad`` patterns.
+
+    Values are uniform in ``[low, high)``; the default range is positive and below 1 so that log,
+    sqrt, acos, atanh and probabilities are all defined.
+    """
+
+    shape: tuple[int, ...] = (3, 4)
+    low: float = 0.2
+    high: float = 0.9
+
+    def make(self, seed: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)
+        values = torch.rand(self.shape, generator=generator, dtype=torch.float64)
+        return values * (self.high - self.low) + self.low
+
+
+@dataclass(frozen=True)
+class Const:
+    """A tensor argument that never requires grad (indices, masks, integer data, fixed targets)."""
+
+    build: Callable[[], torch.Tensor]
+
+    def make(self, seed: int) -> torch.Tensor:
+        return self.build()
+
+
+@dataclass(frozen=True)
+class Tensors:
+    """A list-of-tensors argument (``torch.cat``); its tensors require grad together."""
+
+    items: tuple[Grad, ...]
+
+
+def grad(*shape: int) -> Grad:
+    return Grad(shape or (3, 4))
+
+
+def index(*values: int) -> Const:
+    return Const(lambda: torch.tensor(values, dtype=torch.long))
+
+
+def longs(rows: list) -> Const:
+    return Const(lambda: torch.tensor(rows, dtype=torch.long))
+
+
+def mask(rows: list) -> Const:
+    return Const(lambda: torch.tensor(rows, dtype=torch.bool))
+
+
+def const(*shape: int) -> Const:
+    """Float data that takes no part in the patterns (``view_as``'s shape donor)."""
+    spec = grad(*shape)
+    return Const(lambda: spec.make(seed=1000))
+
+
+def ints(*shape: int) -> Const:
+    return Const(lambda: torch.arange(1, 1 + torch.Size(shape).numel()).reshape(shape))
+
+
+def bools(*shape: int) -> Const:
+    return Const(lambda: torch.arange(torch.Size(shape).numel()).reshape(shape) % 3 == 0)
+
+
+X = grad()  # the default (3, 4) float64 sample
+ROW = grad(4)
+BATCH = grad(2, 3, 4)
+IMAGE = grad(1, 2, 3, 4)
+MASK = mask([[True, False, True, False]] * 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One concrete way to call an API: its arguments, and for modules the constructor's."""
+
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    init: tuple = ()
+    init_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    train: bool = True
+
+
+@dataclass(frozen=True)
+class Api:
+    """A Python-level API the analysis recognises.
+
+    ``params`` are the positional parameter names (checked against torch by calling with keywords);
+    a leading ``*`` marks a variadic parameter, which takes every remaining positional argument.
+    """
+
+    name: str
+    kind: str
+    params: tuple[str, ...]
+    samples: tuple[Sample, ...]
+
+    def also(self, *args: Any, **kwargs: Any) -> Api:
+        """The same API with one more call sample (same constructor for modules)."""
+        first = self.samples[0]
+        extra = replace(first, args=args or first.args, kwargs=kwargs)
+        return replace(self, samples=(*self.samples, extra))
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.lstrip("*") for p in self.params)
+
+    def role(self, position: int) -> str:
+        """The parameter name an argument at ``position`` binds to."""
+        for i, param in enumerate(self.params):
+            if param.startswith("*") and position >= i:
+                return param[1:]
+            if i == position:
+                return param
+        raise BuildError(f"{self.name}: no parameter for positional argument {position}")
+
+
+def _kind_of(name: str) -> str:
+    last = name.rsplit(".", 1)[1]
+    if name.startswith("torch.nn.") and not name.startswith("torch.nn.functional.") and last[0].isupper():
+        return "module"
+    if name.startswith("Tensor.__"):
+        return "operator"
+    return "method" if name.startswith("Tensor.") else "function"
+
+
+def call(name: str, params: str, *args: Any, **kwargs: Any) -> Api:
+    """A function, method or operator, called as ``api(*args, **kwargs)`` (methods get ``self`` first)."""
+    return Api(name, _kind_of(name), tuple(params.split()), (Sample(args, kwargs),))
+
+
+def factory(name: str, params: str, *args: Any, **kwargs: Any) -> Api:
+    """An API that returns a fresh tensor which does not require grad."""
+    return replace(call(name, params, *args, **kwargs), kind="factory")
+
+
+def module(
+    name: str,
+    *args: Any,
+    init: tuple = (),
+    params: str = "input",
+    modes: tuple[str, ...] = ("train",),
+    **init_kwargs: Any,
+) -> Api:
+    """A ``torch.nn`` module: ``name(*init, **init_kwargs)`` then called on ``args``, in each mode."""
+    samples = tuple(Sample(args, {}, init, init_kwargs, train=(mode == "train")) for mode in modes)
+    return Api(name, "module", tuple(params.split()), samples)
+
+
+def _unary(names: str, prefix: str, params: str) -> list[Api]:
+    return [call(f"{prefix}{n}", params, X) for n in names.split()]
+
+
+UNARY = "abs neg exp expm1 log log1p sqrt rsqrt reciprocal sin cos tan tanh sigmoid erf square floor round sign relu"
+
+CATALOGUE: tuple[Api, ...] = (
+    # --- torch.* functions -----------------------------------------------------------------
+    *_unary(UNARY, "torch.", "input"),
+    call("torch.add", "input other", X, X),
+    call("torch.sub", "input other", X, X),
+    call("torch.mul", "input other", X, X).also(X, 2.0),
+    call("torch.div", "input other", X, X).also(X, 2.0),
+    call("torch.pow", "input exponent", X, 2.0).also(X, 0.5).also(X, X),
+    call("torch.maximum", "input other", X, X),
+    call("torch.minimum", "input other", X, X),
+    call("torch.atan2", "input other", X, X),
+    call("torch.where", "condition input other", MASK, X, X),
+    call("torch.lerp", "input end weight", X, X, 0.3).also(X, X, X),
+    call("torch.clamp", "input min max", X, 0.3, 0.6),
+    call("torch.addcmul", "input tensor1 tensor2", X, X, X),
+    call("torch.addmm", "input mat1 mat2", grad(3, 2), X, grad(4, 2)),
+    call("torch.sum", "input dim keepdim", X).also(X, 1),
+    call("torch.mean", "input dim keepdim", X).also(X, 1),
+    call("torch.prod", "input dim keepdim", X).also(X, 1),
+    call("torch.max", "input dim keepdim", X).also(X, 1),
+    call("torch.min", "input dim keepdim", X).also(X, 1),
+    call("torch.amax", "input dim keepdim", X, 1),
+    call("torch.amin", "input dim keepdim", X, 1),
+    call("torch.norm", "input p dim", X),
+    call("torch.std", "input dim", X).also(X, 1),
+    call("torch.var", "input dim", X).also(X, 1),
+    call("torch.logsumexp", "input dim keepdim", X, 1),
+    call("torch.cumsum", "input dim", X, 1),
+    call("torch.cumprod", "input dim", X, 1),
+    call("torch.softmax", "input dim", X, 1),
+    call("torch.log_softmax", "input dim", X, 1),
+    call("torch.mm", "input mat2", X, grad(4, 2)),
+    call("torch.matmul", "input other", X, grad(4, 2)).also(BATCH, grad(4, 2)).also(ROW, ROW),
+    call("torch.bmm", "input mat2", BATCH, grad(2, 4, 3)),
+    call("torch.mv", "input vec", X, ROW),
+    call("torch.einsum", "equation *operands", "ij,jk->ik", X, grad(4, 2)),
+    call("torch.outer", "input vec2", grad(3), ROW),
+    call("torch.dot", "input tensor", ROW, ROW),
+    call("torch.cat", "tensors dim", Tensors((X, X)), 0),
+    call("torch.stack", "tensors dim", Tensors((X, X)), 0),
+    call("torch.index_select", "input dim index", X, 1, index(0, 2)),
+    call("torch.gather", "input dim index", X, 1, longs([[0, 1], [2, 3], [1, 1]])),
+    call("torch.masked_fill", "input mask value", X, MASK, 0.0),
+    call("torch.flatten", "input start_dim end_dim", BATCH),
+    call("torch.reshape", "input shape", X, (12,)),
+    call("torch.transpose", "input dim0 dim1", X, 0, 1),
+    call("torch.t", "input", X),
+    call("torch.permute", "input dims", BATCH, (2, 0, 1)),
+    call("torch.squeeze", "input dim", grad(3, 1, 4)),
+    call("torch.unsqueeze", "input dim", X, 0),
+    call("torch.narrow", "input dim start length", X, 1, 1, 2),
+    call("torch.select", "input dim index", X, 0, 1),
+    call("torch.unbind", "input dim", X),
+    call("torch.split", "tensor split_size_or_sections dim", X, 2, 1),
+    call("torch.chunk", "input chunks dim", X, 2, 1),
+    call("torch.tensor_split", "input sections dim", X, 2, 1),
+    call("torch.clone", "input", X),
+    call("torch.detach", "input", X),
+    call("torch.as_tensor", "data dtype", X),
+    call("torch.argmax", "input dim keepdim", X, 1),
+    call("torch.argmin", "input dim keepdim", X, 1),
+    call("torch.eq", "input other", X, X),
+    call("torch.lt", "input other", X, X),
+    call("torch.gt", "input other", X, X),
+    call("torch.isnan", "input", X),
+    call("torch.nonzero", "input", X),
+    # --- factories ---------------------------------------------------------------------------
+    factory("torch.zeros", "*size", 3, 4),
+    factory("torch.ones", "*size", 3, 4),
+    factory("torch.empty", "*size", 3, 4),
+    factory("torch.full", "size fill_value", (3, 4), 0.5),
+    factory("torch.randn", "*size", 3, 4),
+    factory("torch.rand", "*size", 3, 4),
+    factory("torch.randint", "low high size", 0, 5, (3, 4)),
+    factory("torch.arange", "start end step", 0, 5),
+    factory("torch.linspace", "start end steps", 0.0, 1.0, 5),
+    factory("torch.eye", "n m", 3),
+    factory("torch.tensor", "data", [1.0, 2.0]),
+    factory("torch.zeros_like", "input", X),
+    factory("torch.ones_like", "input", X),
+    factory("torch.empty_like", "input", X),
+    factory("torch.full_like", "input fill_value", X, 0.5),
+    factory("torch.rand_like", "input", X),
+    factory("torch.randn_like", "input", X),
+    factory("Tensor.new_zeros", "self size", X, (2, 3)),
+    factory("Tensor.new_ones", "self size", X, (2, 3)),
+    factory("Tensor.new_empty", "self size", X, (2, 3)),
+    factory("Tensor.new_full", "self size fill_value", X, (2, 3), 0.5),
+    factory("Tensor.new_tensor", "self data", X, [1.0, 2.0]),
+    # --- Tensor methods ----------------------------------------------------------------------
+    *_unary(UNARY, "Tensor.", "self"),
+    call("Tensor.add", "self other", X, X),
+    call("Tensor.sub", "self other", X, X),
+    call("Tensor.mul", "self other", X, X).also(X, 2.0),
+    call("Tensor.div", "self other", X, X).also(X, 2.0),
+    call("Tensor.pow", "self exponent", X, 2.0).also(X, X),
+    call("Tensor.clamp", "self min max", X, 0.3, 0.6),
+    call("Tensor.lerp", "self end weight", X, X, 0.3),
+    call("Tensor.sum", "self dim keepdim", X).also(X, 1),
+    call("Tensor.mean", "self dim keepdim", X).also(X, 1),
+    call("Tensor.max", "self dim keepdim", X).also(X, 1),
+    call("Tensor.min", "self dim keepdim", X).also(X, 1),
+    call("Tensor.amax", "self dim keepdim", X, 1),
+    call("Tensor.norm", "self p dim", X),
+    call("Tensor.std", "self dim", X),
+    call("Tensor.var", "self dim", X),
+    call("Tensor.logsumexp", "self dim keepdim", X, 1),
+    call("Tensor.softmax", "self dim", X, 1),
+    call("Tensor.log_softmax", "self dim", X, 1),
+    call("Tensor.cumsum", "self dim", X, 1),
+    call("Tensor.cumprod", "self dim", X, 1),
+    call("Tensor.matmul", "self other", X, grad(4, 2)),
+    call("Tensor.mm", "self mat2", X, grad(4, 2)),
+    call("Tensor.argmax", "self dim keepdim", X, 1),
+    call("Tensor.eq", "self other", X, X),
+    call("Tensor.lt", "self other", X, X),
+    call("Tensor.isnan", "self", X),
+    call("Tensor.nonzero", "self", X),
+    call("Tensor.view", "self *size", X, 12),
+    call("Tensor.view_as", "self other", X, const(12)),
+    call("Tensor.reshape", "self *shape", X, 12),
+    call("Tensor.reshape_as", "self other", X, const(12)),
+    call("Tensor.transpose", "self dim0 dim1", X, 0, 1),
+    call("Tensor.t", "self", X),
+    call("Tensor.permute", "self *dims", BATCH, 2, 0, 1),
+    call("Tensor.squeeze", "self dim", grad(3, 1, 4)),
+    call("Tensor.unsqueeze", "self dim", X, 0),
+    call("Tensor.expand", "self *size", grad(1, 4), 3, 4),
+    call("Tensor.expand_as", "self other", grad(1, 4), const(3, 4)),
+    call("Tensor.repeat", "self *repeats", X, 2, 1),
+    call("Tensor.narrow", "self dim start length", X, 1, 1, 2),
+    call("Tensor.select", "self dim index", X, 0, 1),
+    call("Tensor.diagonal", "self offset dim1 dim2", X),
+    call("Tensor.unfold", "self dimension size step", X, 1, 2, 1),
+    call("Tensor.flatten", "self start_dim end_dim", BATCH),
+    call("Tensor.contiguous", "self memory_format", X),
+    call("Tensor.detach", "self", X),
+    call("Tensor.clone", "self", X),
+    call("Tensor.to", "self dtype", X, torch.float64).also(X, torch.float32),
+    call("Tensor.float", "self", X),
+    call("Tensor.double", "self", X),
+    call("Tensor.type_as", "self other", X, const()),
+    call("Tensor.unbind", "self dim", X),
+    call("Tensor.split", "self split_size dim", X, 2, 1),
+    call("Tensor.chunk", "self chunks dim", X, 2, 1),
+    call("Tensor.tensor_split", "self sections dim", X, 2, 1),
+    call("Tensor.masked_fill", "self mask value", X, MASK, 0.0),
+    call("Tensor.masked_select", "self mask", X, MASK),
+    call("Tensor.index_select", "self dim index", X, 1, index(0, 2)),
+    call("Tensor.gather", "self dim index", X, 1, longs([[0, 1], [2, 3], [1, 1]])),
+    call("Tensor.index_put", "self indices values accumulate", X, (index(0, 2),), grad(2, 4)),
+    call("Tensor.index_add", "self dim index source", X, 0, index(0, 2), grad(2, 4)),
+    call("Tensor.scatter", "self dim index src", X, 1, longs([[0, 1], [2, 3], [1, 0]]), grad(3, 2)),
+    call("Tensor.scatter_add", "self dim index src", X, 1, longs([[0, 1], [2, 3], [1, 0]]), grad(3, 2)),
+    call("Tensor.where", "self condition other", X, MASK, X),
+    call("Tensor.size", "self dim", X),
+    call("Tensor.dim", "self", X),
+    call("Tensor.numel", "self", X),
+    call("Tensor.item", "self", grad(1)),
+    call("Tensor.tolist", "self", X),
+    # --- operators ---------------------------------------------------------------------------
+    call("Tensor.__add__", "self other", X, X),
+    call("Tensor.__radd__", "self other", X, 2.0),
+    call("Tensor.__sub__", "self other", X, X),
+    call("Tensor.__rsub__", "self other", X, 2.0),
+    call("Tensor.__mul__", "self other", X, X),
+    call("Tensor.__rmul__", "self other", X, 2.0),
+    call("Tensor.__truediv__", "self other", X, X),
+    call("Tensor.__rtruediv__", "self other", X, 2.0),
+    call("Tensor.__floordiv__", "self other", X, X),
+    call("Tensor.__mod__", "self other", X, X),
+    call("Tensor.__pow__", "self exponent", X, 2.0).also(X, X),
+    call("Tensor.__rpow__", "self other", X, 2.0),
+    call("Tensor.__matmul__", "self other", X, grad(4, 2)),
+    call("Tensor.__rmatmul__", "self other", grad(4, 2), X),
+    call("Tensor.__neg__", "self", X),
+    call("Tensor.__abs__", "self", X),
+    call("Tensor.__getitem__", "self indices", X, slice(1, 3)).also(X, 1).also(X, index(0, 2)).also(X, MASK),
+    call("Tensor.__lt__", "self other", X, X),
+    call("Tensor.__le__", "self other", X, X),
+    call("Tensor.__gt__", "self other", X, X),
+    call("Tensor.__ge__", "self other", X, X),
+    call("Tensor.__eq__", "self other", X, X),
+    call("Tensor.__ne__", "self other", X, X),
+    # --- torch.nn.functional ---------------------------------------------------------------
+    *_unary(
+        "relu relu6 elu selu celu gelu silu mish leaky_relu softplus hardtanh hardsigmoid hardswish logsigmoid "
+        "sigmoid tanh softsign tanhshrink",
+        "torch.nn.functional.",
+        "input",
+    ),
+    call("torch.nn.functional.threshold", "input threshold value", X, 0.5, 0.0),
+    call("torch.nn.functional.softmax", "input dim", X, 1),
+    call("torch.nn.functional.log_softmax", "input dim", X, 1),
+    call("torch.nn.functional.glu", "input dim", X, 1),
+    call("torch.nn.functional.prelu", "input weight", X, grad(1)),
+    call("torch.nn.functional.dropout", "input p training", X, 0.5).also(X, 0.5, False),
+    call("torch.nn.functional.linear", "input weight bias", X, grad(2, 4), grad(2)),
+    call("torch.nn.functional.bilinear", "input1 input2 weight bias", X, grad(3, 3), grad(2, 4, 3), grad(2)),
+    call("torch.nn.functional.conv1d", "input weight bias", grad(1, 2, 4), grad(3, 2, 2), grad(3)),
+    call("torch.nn.functional.conv2d", "input weight bias", IMAGE, grad(3, 2, 2, 2), grad(3)),
+    call("torch.nn.functional.max_pool2d", "input kernel_size", IMAGE, 2),
+    call("torch.nn.functional.avg_pool2d", "input kernel_size", IMAGE, 2),
+    call("torch.nn.functional.adaptive_avg_pool2d", "input output_size", IMAGE, 1),
+    call("torch.nn.functional.layer_norm", "input normalized_shape weight bias", X, (4,), ROW, ROW),
+    call(
+        "torch.nn.functional.batch_norm",
+        "input running_mean running_var weight bias training",
+        X,
+        Const(lambda: torch.zeros(4, dtype=torch.float64)),
+        Const(lambda: torch.ones(4, dtype=torch.float64)),
+        ROW,
+        ROW,
+        True,
+    ),
+    call("torch.nn.functional.group_norm", "input num_groups weight bias", X, 2, ROW, ROW),
+    call(
+        "torch.nn.functional.instance_norm",
+        "input running_mean running_var weight bias",
+        IMAGE,
+        weight=grad(2),
+        bias=grad(2),
+    ),
+    call("torch.nn.functional.normalize", "input p dim", X),
+    call("torch.nn.functional.cosine_similarity", "x1 x2 dim", X, X),
+    call("torch.nn.functional.embedding", "input weight", index(0, 2), grad(5, 3)),
+    call("torch.nn.functional.one_hot", "tensor num_classes", index(0, 2), 3),
+    call("torch.nn.functional.pad", "input pad", X, (1, 1)),
+    call("torch.nn.functional.interpolate", "input size scale_factor", IMAGE, scale_factor=2.0).also(
+        IMAGE, scale_factor=2.0, mode="bilinear"
+    ),
+    call("torch.nn.functional.mse_loss", "input target", X, X),
+    call("torch.nn.functional.l1_loss", "input target", X, X),
+    call("torch.nn.functional.smooth_l1_loss", "input target", X, X),
+    call("torch.nn.functional.kl_div", "input target", X, X),
+    call("torch.nn.functional.cross_entropy", "input target", X, index(0, 2, 1)),
+    call("torch.nn.functional.nll_loss", "input target", X, index(0, 2, 1)),
+    call("torch.nn.functional.binary_cross_entropy", "input target", X, X),
+    call("torch.nn.functional.binary_cross_entropy_with_logits", "input target", X, X),
+    # --- torch.nn modules --------------------------------------------------------------------
+    module("torch.nn.Linear", X, init=(4, 2)),
+    module("torch.nn.Bilinear", X, grad(3, 3), init=(4, 3, 2), params="input1 input2"),
+    module("torch.nn.Conv1d", grad(1, 2, 4), init=(2, 3, 2)),
+    module("torch.nn.Conv2d", IMAGE, init=(2, 3, 2)),
+    module("torch.nn.Conv3d", grad(1, 2, 3, 3, 3), init=(2, 2, 2)),
+    module("torch.nn.ConvTranspose2d", IMAGE, init=(2, 3, 2)),
+    module("torch.nn.BatchNorm1d", X, init=(4,), modes=("train", "eval")),
+    module("torch.nn.BatchNorm2d", grad(2, 2, 3, 4), init=(2,), modes=("train", "eval")),
+    module("torch.nn.LayerNorm", X, init=(4,)),
+    module("torch.nn.GroupNorm", X, init=(2, 4)),
+    module("torch.nn.InstanceNorm2d", IMAGE, init=(2,)),
+    module("torch.nn.Embedding", index(0, 2), init=(5, 3)),
+    module("torch.nn.PReLU", X),
+    *[
+        module(f"torch.nn.{name}", X)
+        for name in (
+            "ReLU ReLU6 LeakyReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Hardtanh Hardswish Hardsigmoid "
+            "Softplus Softsign Tanhshrink Identity"
+        ).split()
+    ],
+    module("torch.nn.Threshold", X, init=(0.5, 0.0)),
+    module("torch.nn.Softmax", X, dim=1),
+    module("torch.nn.LogSoftmax", X, dim=1),
+    module("torch.nn.Dropout", X, modes=("train", "eval")),
+    module("torch.nn.Dropout2d", IMAGE, modes=("train", "eval")),
+    module("torch.nn.MaxPool2d", IMAGE, init=(2,)),
+    module("torch.nn.AvgPool2d", IMAGE, init=(2,)),
+    module("torch.nn.AdaptiveAvgPool2d", IMAGE, init=(1,)),
+    module("torch.nn.Flatten", BATCH),
+    module("torch.nn.MSELoss", X, X, params="input target"),
+    module("torch.nn.L1Loss", X, X, params="input target"),
+    module("torch.nn.SmoothL1Loss", X, X, params="input target"),
+    module("torch.nn.CrossEntropyLoss", X, index(0, 2, 1), params="input target"),
+    module("torch.nn.NLLLoss", X, index(0, 2, 1), params="input target"),
+    module("torch.nn.BCELoss", X, X, params="input target"),
+    module("torch.nn.BCEWithLogitsLoss", X, X, params="input target"),
+)
+
+# Argument recipes tried, in order, on in-place methods the catalogue does not cover: scalars
+# before tensors, so that ``saves`` describes the common call (``x.pow_(2)``, not ``x.pow_(t)``).
+GENERIC_INPLACE_SAMPLES: tuple[Sample, ...] = tuple(
+    Sample(args)
+    for args in (
+        (X,),
+        (X, 0.5),
+        (X, 1),
+        (X, X),
+        (X, 0.5, 0.5),
+        (X, X, 0.5),
+        (X, X, X),
+        (ints(3, 4),),
+        (ints(3, 4), 2),
+        (ints(3, 4), ints(3, 4)),
+        (bools(3, 4),),
+        (bools(3, 4), bools(3, 4)),
+    )
+)
+
+# In-place methods whose arguments no generic recipe guesses (and no catalogue entry provides).
+SPECIFIC_INPLACE_SAMPLES: Mapping[str, tuple[Sample, ...]] = {
+    name: (Sample(args),)
+    for name, args in {
+        "addbmm_": (X, BATCH, grad(2, 4, 4)),
+        "addcdiv_": (X, X, X),
+        "addmm_": (X, grad(3, 2), grad(2, 4)),
+        "addmv_": (grad(3), X, ROW),
+        "addr_": (X, grad(3), ROW),
+        "as_strided_": (X, (2, 2), (1, 2)),
+        "baddbmm_": (BATCH, BATCH, grad(2, 4, 4)),
+        "copy_": (X, X),
+        "fill_diagonal_": (X, 0.5),
+        "index_copy_": (X, 0, index(0, 2), grad(2, 4)),
+        "index_fill_": (X, 1, index(0, 2), 0.5),
+        "index_reduce_": (X, 0, index(0, 2), grad(2, 4), "prod"),
+        "map_": (X, X, lambda a, b: a + b),
+        "map2_": (X, X, X, lambda a, b, c: a + b + c),
+        "apply_": (X, lambda a: a + 1),
+        "masked_scatter_": (X, MASK, X),
+        "put_": (X, index(0, 5), grad(2)),
+        "renorm_": (X, 2, 0, 0.5),
+        "resize_": (X, 2, 6),
+        "resize_as_": (X, grad(2, 6)),
+        "scatter_reduce_": (X, 1, longs([[0, 1], [2, 3], [1, 0]]), grad(3, 2), "sum"),
+        "set_": (X, grad(2, 6)),
+        "swapaxes_": (X, 0, 1),
+        "swapdims_": (X, 0, 1),
+        "transpose_": (X, 0, 1),
+        "unsqueeze_": (X, 0),
+    }.items()
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a sample
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve(name: str) -> Any:
+    """The torch object a canonical name denotes (``Tensor.mul`` -> ``torch.Tensor.mul``)."""
+    head, *rest = name.split(".")
+    obj: Any = torch.Tensor if head == "Tensor" else torch
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass
+class Bound:
+    """A sample turned into concrete tensors for one ``requires_grad`` pattern."""
+
+    args: list
+    kwargs: dict
+    module: torch.nn.Module | None
+    units: dict[str, list[torch.Tensor]]  # role (parameter name, or "@params") -> its tensors
+    boundary: list  # the arguments' own grad_fn nodes: the graph walk stops there
+
+    @property
+    def first(self) -> torch.Tensor | None:
+        """The first positional argument, when it is a tensor (the ``self`` of an in-place form)."""
+        return self.args[0] if self.args and isinstance(self.args[0], torch.Tensor) else None
+
+
+def grad_roles(api: Api, sample: Sample) -> tuple[str, ...]:
+    """The roles whose ``requires_grad`` the patterns toggle, in parameter order."""
+    roles = [api.role(i) for i, arg in enumerate(sample.args) if isinstance(arg, (Grad, Tensors))]
+    roles += [name for name, arg in sample.kwargs.items() if isinstance(arg, (Grad, Tensors))]
+    if api.kind == "module" and any(True for _ in _construct(api, sample).parameters()):
+        roles.append(PARAMS)
+    return tuple(dict.fromkeys(roles))
+
+
+def patterns(roles: tuple[str, ...]) -> list[frozenset[str]]:
+    """All roles requiring grad, then each one alone."""
+    everything = [frozenset(roles)]
+    return everything + [frozenset({r}) for r in roles] if len(roles) > 1 else everything
+
+
+def _construct(api: Api, sample: Sample) -> torch.nn.Module:
+    torch.manual_seed(0)
+    mod = resolve(api.name)(*sample.init, **sample.init_kwargs).double()
+    return mod.train(sample.train)
+
+
+def bind(api: Api, sample: Sample, grads: frozenset[str], **init_kwargs: Any) -> Bound:
+    """Fresh tensors for ``sample``; the roles in ``grads`` require grad and are made non-leaf."""
+    units: dict[str, list[torch.Tensor]] = {}
+    boundary: list = []
+
+    def materialize(spec: Any, role: str, seed: int) -> Any:
+        if isinstance(spec, Tensors):
+            return [materialize(item, role, seed * 10 + k) for k, item in enumerate(spec.items)]
+        if isinstance(spec, tuple):  # index tuples, pad widths: materialize tensors inside
+            return tuple(materialize(item, role, seed * 10 + k) for k, item in enumerate(spec))
+        if not isinstance(spec, (Grad, Const)):
+            return spec
+        tensor = spec.make(seed)
+        if isinstance(spec, Grad) and role in grads:
+            tensor = tensor.requires_grad_().clone()  # non-leaf, like an activation
+            boundary.append(tensor.grad_fn)
+        units.setdefault(role, []).append(tensor)
+        return tensor
+
+    args = [materialize(arg, api.role(i), i + 1) for i, arg in enumerate(sample.args)]
+    kwargs = {k: materialize(v, k, 100 + i) for i, (k, v) in enumerate(sample.kwargs.items())}
+    mod = None
+    if api.kind == "module":
+        mod = _construct(api, replace(sample, init_kwargs={**sample.init_kwargs, **init_kwargs}))
+        params = list(mod.parameters())
+        for p in params:
+            p.requires_grad_(PARAMS in grads)
+        if params:
+            units[PARAMS] = params
+    return Bound(args, kwargs, mod, units, boundary)
+
+
+def invoke(api: Api, bound: Bound, *, inplace: str | None = None) -> Any:
+    """Call the API on ``bound`` (or its in-place form: a method name, or ``"kwarg"`` for inplace=True)."""
+    if bound.module is not None:
+        return bound.module(*bound.args, **bound.kwargs)
+    if inplace not in (None, "kwarg"):
+        return getattr(torch.Tensor, inplace)(*bound.args, **bound.kwargs)
+    extra = {"inplace": True} if inplace == "kwarg" else {}
+    return resolve(api.name)(*bound.args, **bound.kwargs, **extra)
+
+
+def tensor_outputs(result: Any) -> list[torch.Tensor]:
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, (tuple, list)):
+        return [t for t in result if isinstance(t, torch.Tensor)]
+    return []
+
+
+def bump(t: torch.Tensor) -> None:
+    """Change ``t``'s version, not its values, the way user code would: an in-place add under no_grad.
+
+    The zero has the tensor's own dtype, so bool and integer tensors work too.  An expanded view
+    (stride 0: several elements on one memory location) rejects every in-place write; its version
+    is bumped directly, which is what the write would have done.
+    """
+    if any(stride == 0 and size > 1 for size, stride in zip(t.shape, t.stride(), strict=True)):
+        torch.autograd.graph.increment_version(t)
+        return
+    with torch.no_grad():
+        t.add_(t.new_zeros(()))
+
+
+def loss_of(outputs: list[torch.Tensor]) -> torch.Tensor | None:
+    """A scalar to backpropagate from: the sum of every output that requires grad.
+
+    It is formed *before* any bump, so that the experiment exercises only the version check of the
+    tensors saved by the op: using an output of unbind/split after bumping its base would raise the
+    multiple-views error instead.  ``sum`` itself saves no tensor.
+    """
+    differentiable = [t for t in outputs if t.requires_grad and t.is_floating_point()]
+    return sum(t.sum() for t in differentiable) if differentiable else None
+
+
+def backward_error(loss: torch.Tensor) -> str | None:
+    """The error text of ``loss.backward()``, or None if it worked."""
+    try:
+        loss.backward()
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Introspection: what the graph saved
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedTensor:
+    node: str  # grad_fn class name, e.g. "MulBackward0"
+    attribute: str  # without the "_saved_" prefix, e.g. "other"
+    tensor: torch.Tensor
+
+
+def saved_tensors(outputs: Iterable[torch.Tensor], boundary: list) -> list[SavedTensor]:
+    """Every tensor saved by the graph between the outputs and the arguments (composites included)."""
+    stop = {id(node) for node in boundary if node is not None}
+    seen: set[int] = set()
+    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
+    found: list[SavedTensor] = []
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen or id(node) in stop:
+            continue
+        seen.add(id(node))
+        for attribute in dir(node):
+            if not attribute.startswith("_saved_"):
+                continue
+            value = getattr(node, attribute)
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            for item in values:
+                if isinstance(item, torch.Tensor):
+                    found.append(SavedTensor(type(node).__name__, attribute.removeprefix("_saved_"), item))
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return found
+
+
+def _layout(t: torch.Tensor) -> tuple:
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
+
+
+def classify(saved: torch.Tensor, candidates: list[tuple[str, torch.Tensor]]) -> str:
+    """Which role a saved tensor is: the exact tensor (layout) first, then any view of its storage."""
+    layout = _layout(saved)
+    exact = {role for role, t in candidates if _layout(t) == layout}
+    shared = {role for role, t in candidates if t.untyped_storage().data_ptr() == layout[0]}
+    for matches in (exact, shared):
+        if len(matches) > 1:
+            raise BuildError(f"saved tensor matches several arguments: {sorted(matches)}")
+        if matches:
+            return matches.pop()
+    return INTERNAL
+
+
+def candidates_of(bound: Bound, output: torch.Tensor | None) -> list[tuple[str, torch.Tensor]]:
+    pairs = [(role, t) for role, tensors in bound.units.items() for t in tensors]
+    return pairs + ([(OUTPUT, output)] if output is not None else [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring one API
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Observations:
+    """What one sample showed, or the union of what several samples showed."""
+
+    arguments: dict[str, Any] = field(default_factory=dict)  # role -> how the sample passed it (see argument_kind)
+    tensor_params: set[str] = field(default_factory=set)
+    triggers: dict[str, set[str]] = field(default_factory=dict)  # saved role -> roles whose grad saves it
+    output_triggers: set[str] = field(default_factory=set)
+    views: set[str] = field(default_factory=set)
+    inplace_saves: set[str] = field(default_factory=set)
+    differentiable: bool = False
+    fresh: bool = True  # no output shares storage with an argument
+
+    def union(self, other: Observations) -> Observations:
+        triggers = {role: set(t) for role, t in self.triggers.items()}
+        for role, t in other.triggers.items():
+            triggers.setdefault(role, set()).update(t)
+        return Observations(
+            arguments={},
+            tensor_params=self.tensor_params | other.tensor_params,
+            triggers=triggers,
+            output_triggers=self.output_triggers | other.output_triggers,
+            views=self.views | other.views,
+            inplace_saves=self.inplace_saves | other.inplace_saves,
+            differentiable=self.differentiable or other.differentiable,
+            fresh=self.fresh and other.fresh,
+        )
+
+    def facts(self) -> dict[str, Any]:
+        """The JSON fields that can differ between calls of one API."""
+        return {
+            "saved_inputs": {role: sorted(t) for role, t in sorted(self.triggers.items())},
+            "saves_output": bool(self.output_triggers),
+            "output_saved_when": sorted(self.output_triggers),
+            "view": strongest(self.views, VIEW_KINDS),
+            "inplace_saves": strongest(self.inplace_saves, INPLACE_SAVES),
+        }
+
+
+def argument_kind(spec: Any) -> Any:
+    """How a sample passes an argument, as the analysis can tell from source: "tensor", a literal
+    (True/False/None, which select behaviour: ``F.dropout(x, training=False)``), or "value"."""
+    if isinstance(spec, (Grad, Const, Tensors)):
+        return "tensor"
+    if isinstance(spec, tuple) and any(isinstance(item, (Grad, Const)) for item in spec):
+        return "tensor"  # index_put's tuple of index tensors
+    if spec is None or isinstance(spec, bool):
+        return spec
+    return "value"
+
+
+class Builder:
+    """Measures the catalogue and torch's in-place methods; collects evidence for the cross-check."""
+
+    def __init__(self) -> None:
+        self.saved_attributes: dict[str, set[str]] = {}  # grad_fn name -> saved tensor attributes seen
+        self.notes: list[str] = []  # merged disagreements between samples, for the build log
+
+    # -- introspection + bump ------------------------------------------------------------------
+
+    def saved_roles(self, api: Api, sample: Sample, grads: frozenset[str]) -> tuple[set[str], bool]:
+        """The roles whose tensors the graph saved, and whether backward works at all."""
+        bound = bind(api, sample, grads)
+        outputs = tensor_outputs(invoke(api, bound))
+        roles = set()
+        for item in saved_tensors(outputs, bound.boundary):
+            self.saved_attributes.setdefault(item.node, set()).add(item.attribute)
+            roles.add(classify(item.tensor, candidates_of(bound, outputs[0] if outputs else None)))
+        loss = loss_of(outputs)
+        # floor_divide's output requires grad, but its backward raises "derivative ... not implemented"
+        differentiable = loss is not None and backward_error(loss) is None
+        return roles - {INTERNAL}, differentiable
+
+    def bump_fails(self, api: Api, sample: Sample, grads: frozenset[str], target: str) -> tuple[bool, set[str]]:
+        """Bump ``target``'s version after the call; did backward fail, and whose versions moved?"""
+        bound = bind(api, sample, grads)
+        outputs = tensor_outputs(invoke(api, bound))
+        everyone = {**bound.units, **({OUTPUT: outputs[:1]} if outputs else {})}
+        loss = loss_of(outputs)
+        before = {role: [t._version for t in ts] for role, ts in everyone.items()}
+        for t in everyone[target]:
+            bump(t)
+        moved = {role for role, ts in everyone.items() if [t._version for t in ts] != before[role]}
+        error = backward_error(loss)
+        if error is not None and SAVED_TENSOR_ERROR not in error:
+            raise BuildError(f"{api.name}: backward after bumping {target} failed unexpectedly: {error}")
+        return error is not None, moved
+
+    def confirm(self, api: Api, sample: Sample, grads: frozenset[str], saved: set[str]) -> None:
+        """Every argument (and the output) must break backward when bumped iff introspection says saved."""
+        for target in [*sorted(bind(api, sample, grads).units), OUTPUT]:
+            failed, moved = self.bump_fails(api, sample, grads, target)
+            # A bump also moves every tensor sharing the version counter (a view op's output and
+            # its input), so the prediction covers the whole alias group.
+            predicted = bool(moved & saved)
+            if failed != predicted:
+                raise BuildError(
+                    f"{api.name} {dict(sample.kwargs) or ''} with {sorted(grads)} requiring grad: introspection "
+                    f"says {target!r} is {'' if predicted else 'not '}saved, but backward "
+                    f"{'failed' if failed else 'succeeded'} after bumping it"
+                )
+
+    # -- aliasing ------------------------------------------------------------------------------
+
+    def aliasing(self, api: Api, sample: Sample, grads: frozenset[str]) -> tuple[str | None, bool]:
+        """How the output aliases the first argument (``view``), and whether it is fresh storage."""
+        bound = bind(api, sample, grads)
+        result = invoke(api, bound)
+        outputs = tensor_outputs(result)
+        arguments = [t for tensors in bound.units.values() for t in tensors]
+        fresh = not _shares_storage(outputs, arguments)
+        return self.view_kind(api, bound, result), fresh
+
+    def view_kind(self, api: Api, bound: Bound, result: Any) -> str | None:
+        outputs = tensor_outputs(result)
+        base = bound.first
+        if base is None or not outputs:
+            return None
+        storage = base.untyped_storage().data_ptr()
+        if not all(t.untyped_storage().data_ptr() == storage for t in outputs):
+            return None
+        if isinstance(result, (tuple, list)):
+            try:
+                outputs[0].mul_(1)
+            except RuntimeError as error:
+                if MULTI_VIEW_ERROR in str(error):
+                    return "multi_view"
+                raise
+            return "view"
+        if base.requires_grad and not result.requires_grad:
+            version = base._version
+            with torch.no_grad():
+                result.add_(0)
+            if base._version == version:
+                raise BuildError(f"{api.name}: output aliases its input without sharing the version counter")
+            return "detach"
+        return "view"
+
+    # -- in-place forms ------------------------------------------------------------------------
+
+    def inplace_forms(self, api: Api) -> dict[str, str]:
+        """The in-place forms to measure: {form label: form} where form is a method name or "kwarg"."""
+        forms = {}
+        variant = inplace_variant(api)
+        if variant:
+            forms[variant] = variant
+        if accepts_inplace_kwarg(api):
+            forms["inplace=True"] = "kwarg"
+        return forms
+
+    def inplace_saves(self, api: Api, sample: Sample, form: str, label: str) -> str:
+        """What the in-place form saves about its ``self``, confirmed by bumping ``self`` afterwards."""
+        grads = frozenset(grad_roles(api, sample))
+        init = {"inplace": True} if form == "kwarg" and api.kind == "module" else {}
+        bound = bind(api, sample, grads, **init)
+        target = bound.first
+        if target is None or not target.requires_grad:
+            raise BuildError(f"{api.name}: {label} needs a differentiable first argument")
+        before = target.detach().clone()
+        invoke(api, bound, inplace=form)
+        if not target.requires_grad:  # detach_(): the graph is cut, nothing can be saved
+            return "nothing"
+        found = set()
+        for item in saved_tensors([target], bound.boundary):
+            self.saved_attributes.setdefault(item.node, set()).add(item.attribute)
+            role = classify(item.tensor, candidates_of(bound, None))
+            if role == api.role(0):
+                found.add("output")  # self *is* the result of an in-place op
+            elif role == INTERNAL and item.tensor.shape == before.shape and torch.equal(item.tensor, before):
+                found.add("input_copy")
+            elif role == INTERNAL and item.tensor.dim() > 0:
+                found.add("mask")
+            # other arguments, and 0-dim wrapped scalars, say nothing about self
+        saves = strongest(found | {"nothing"}, INPLACE_SAVES)
+        bound = bind(api, sample, grads, **init)
+        invoke(api, bound, inplace=form)
+        loss = loss_of([bound.first])
+        bump(bound.first)
+        error = backward_error(loss)
+        if error is not None and "is not implemented" in error:
+            raise NotDifferentiable(error)
+        if error is not None and SAVED_TENSOR_ERROR not in error:
+            raise BuildError(f"{api.name} {label}: backward failed unexpectedly: {error}")
+        if (error is not None) != (saves == "output"):
+            raise BuildError(
+                f"{api.name} {label}: introspection says it saves {saves!r}, but backward "
+                f"{'failed' if error else 'succeeded'} after bumping its result"
+            )
+        return saves
+
+    # -- one API -------------------------------------------------------------------------------
+
+    def check_param_names(self, api: Api, sample: Sample) -> None:
+        """Calling with the declared names as keywords must work: the analysis maps keywords by them."""
+        if api.kind == "operator" or len(sample.args) < 2 or any(p.startswith("*") for p in api.params):
+            return
+        bound = bind(api, sample, frozenset())
+        first, *rest = bound.args
+        keywords = {api.role(i + 1): arg for i, arg in enumerate(rest)}
+        bound.args, bound.kwargs = [first], {**keywords, **bound.kwargs}
+        try:
+            invoke(api, bound)
+        except TypeError as error:
+            raise BuildError(f"{api.name}: declared parameter names {api.params} rejected: {error}") from error
+
+    def observe(self, api: Api, sample: Sample) -> Observations:
+        self.check_param_names(api, sample)
+        seen = Observations()
+        seen.arguments = {api.role(i): argument_kind(arg) for i, arg in enumerate(sample.args)}
+        seen.arguments.update((name, argument_kind(arg)) for name, arg in sample.kwargs.items())
+        seen.tensor_params = set(bind(api, sample, frozenset()).units) - {PARAMS}
+        roles = grad_roles(api, sample)
+        # aliasing does not depend on the pattern, but telling detach from view needs a base that requires grad
+        view, seen.fresh = self.aliasing(api, sample, frozenset(roles))
+        seen.views = {view} - {None}
+        saved_by: dict[frozenset[str], set[str]] = {}
+        for grads in patterns(roles):
+            saved, differentiable = self.saved_roles(api, sample, grads)
+            if differentiable:
+                self.confirm(api, sample, grads, saved)
+                seen.differentiable = True
+            saved_by[grads] = saved
+        self.merge_triggers(api, roles, saved_by, seen)
+        if seen.differentiable:
+            for label, form in self.inplace_forms(api).items():
+                seen.inplace_saves.add(self.inplace_saves(api, sample, form, label))
+        return seen
+
+    def merge_triggers(
+        self, api: Api, roles: tuple[str, ...], saved_by: dict[frozenset[str], set[str]], seen: Observations
+    ) -> None:
+        """Turn per-pattern saved sets into "saved when these require grad" triggers."""
+        if not roles:
+            return
+        everything = saved_by[frozenset(roles)]
+        singles = {role: saved_by[frozenset({role})] for role in roles} if len(roles) > 1 else {roles[0]: everything}
+        explained = set().union(*singles.values())
+        if explained != everything:
+            raise BuildError(
+                f"{api.name}: saved with all arguments requiring grad {sorted(everything)} is not the union "
+                f"of what each argument alone saves {sorted(explained)}"
+            )
+        for role, saved in singles.items():
+            for saved_role in saved:
+                if saved_role == OUTPUT:
+                    seen.output_triggers.add(role)
+                else:
+                    seen.triggers.setdefault(saved_role, set()).add(role)
+
+    def variants(self, api: Api, samples: list[Observations]) -> list[dict[str, Any]]:
+        """Per-arguments facts, when samples that the analysis can tell apart disagree.
+
+        ``x ** 2`` keeps only ``x``; ``x ** t`` also saves its result.  The entry's own fields are
+        the union (right when the analysis cannot tell the call apart); a variant is exact for
+        calls passing arguments of the kinds it lists.  Samples the source cannot tell apart
+        (a module in train and eval mode) stay merged.
+        """
+        groups: dict[str, Observations] = {}
+        for seen in samples:
+            key = json.dumps(seen.arguments, sort_keys=True)
+            groups[key] = groups[key].union(seen) if key in groups else seen
+        for seen in samples:
+            merged = groups[json.dumps(seen.arguments, sort_keys=True)]
+            if merged.facts() != seen.facts():
+                self.notes.append(f"{api.name}: samples the source cannot tell apart differ; recorded their union")
+                break
+        facts = [json.dumps(g.facts(), sort_keys=True) for g in groups.values()]
+        if len(set(facts)) < 2:
+            return []
+        self.notes.append(f"{api.name}: {len(groups)} variants by argument kinds")
+        return [{"arguments": json.loads(key), **group.facts()} for key, group in groups.items()]
+
+    def entry(self, api: Api) -> dict[str, Any]:
+        samples = [self.observe(api, sample) for sample in api.samples]
+        seen = samples[0]
+        for other in samples[1:]:
+            seen = seen.union(other)
+        if api.kind == "factory" and (seen.differentiable or not seen.fresh):
+            raise BuildError(f"{api.name}: declared a factory, but its output is not a fresh constant")
+        return {
+            "kind": api.kind,
+            "params": list(api.param_names),
+            "tensor_params": sorted(seen.tensor_params),
+            **seen.facts(),
+            "variants": self.variants(api, samples),
+            "inplace_variant": inplace_variant(api) if seen.differentiable else None,
+            "inplace_kwarg": accepts_inplace_kwarg(api),
+            "differentiable": seen.differentiable,
+            "module_params": api.kind == "module" and PARAMS in grad_roles(api, api.samples[0]),
+        }
+
+    # -- in-place methods ----------------------------------------------------------------------
+
+    def inplace_method(self, name: str) -> dict[str, Any]:
+        """One in-place Tensor method, run on every argument recipe that fits it.
+
+        ``saves`` is the strongest answer over the recipes (``x.pow_(2)`` keeps a copy of ``x``,
+        ``x.pow_(t)`` saves its result), like the op entries' union over samples.
+        """
+        out_of_place = name[:-1] if callable(getattr(torch.Tensor, name[:-1], None)) else None
+        method = call(f"Tensor.{name}", "self *args")  # roles only matter for saves: self vs the rest
+        mutates = False
+        ran = False
+        saves: set[str] = set()
+        comparisons: list[str] = []  # per recipe where both forms ran: "same", or how they differ
+        for sample in _inplace_samples(name):
+            bound = bind(method, sample, frozenset())
+            version, before = bound.first._version, bound.first.clone()
+            try:
+                torch.manual_seed(0)
+                invoke(method, bound, inplace=name)
+            except Exception:  # noqa: BLE001 - a recipe that does not fit this method: try the next
+                continue
+            ran = True
+            # apply_/map_/map2_ rewrite the values without bumping the version counter
+            mutates |= bound.first._version != version or not _identical(bound.first, before)
+            measured = self.measurable_inplace_saves(method, sample, name)
+            if measured:
+                saves.add(measured)
+            if out_of_place:
+                comparison = _compare(bound.first, method, sample, out_of_place)
+                if comparison:
+                    comparisons.append(comparison)
+        declared = name not in METADATA_ONLY_METHODS
+        if ran and mutates != declared:
+            raise BuildError(f"{name}: changes version or values: {mutates}, but declared mutates_data={declared}")
+        differences = sorted({c for c in comparisons if c != "same"})
+        if differences:
+            # x.eq_(y) keeps x's dtype where x.eq(y) is bool; x.bernoulli_() draws with p=0.5 where
+            # x.bernoulli() reads x as probabilities: a rewrite must not swap such pairs blindly.
+            differing = len(comparisons) - comparisons.count("same")
+            self.notes.append(
+                f"{name} vs {out_of_place}: {', '.join(differences)} differ, {differing} of {len(comparisons)} recipes"
+            )
+        return {
+            "out_of_place": out_of_place,
+            "mutates_data": declared,
+            "saves": strongest(saves, INPLACE_SAVES) or "unknown",
+            "equivalence_checked": bool(comparisons) and not differences,
+        }
+
+    def measurable_inplace_saves(self, method: Api, sample: Sample, name: str) -> str | None:
+        """``saves`` on a float ``self`` that requires grad; None where that cannot be run."""
+        if not isinstance(sample.args[0], Grad):
+            return None
+        try:
+            return self.inplace_saves(method, sample, name, name)
+        except RuntimeError:  # refused under grad (apply_) or no derivative (acosh_): not measurable
+            return None
+
+    # -- the whole table -----------------------------------------------------------------------
+
+    def table(self) -> dict[str, Any]:
+        names = [api.name for api in CATALOGUE]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise BuildError(f"duplicate catalogue entries: {duplicates}")
+        with warnings.catch_warnings():
+            # generic recipes hit deprecated overloads (add_(Number, Tensor)) and default
+            # reductions (kl_div) on purpose; torch's advice about them is noise here
+            warnings.simplefilter("ignore", UserWarning)
+            ops = {api.name: self.entry(api) for api in CATALOGUE}
+            methods = {name: self.inplace_method(name) for name in inplace_method_names()}
+        return {
+            "schema": SCHEMA,
+            "torch_version": torch.__version__,
+            "ops": ops,
+            "inplace_methods": methods,
+            "inplace_functions": inplace_functions(),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def strongest(values: Iterable[str], order: tuple[str, ...]) -> str | None:
+    present = set(values)
+    return next((v for v in order if v in present), None)
+
+
+def _shares_storage(outputs: list[torch.Tensor], arguments: list[torch.Tensor]) -> bool:
+    storages = {t.untyped_storage().data_ptr() for t in arguments}
+    return any(t.untyped_storage().data_ptr() in storages for t in outputs)
+
+
+def inplace_variant(api: Api) -> str | None:
+    """The Tensor method that does the same in place: ``sigmoid_`` for sigmoid, ``__iadd__`` for ``__add__``."""
+    if api.kind in ("module", "factory"):
+        return None
+    short = api.name.rsplit(".", 1)[1]
+    candidate = f"__i{short[2:]}" if api.kind == "operator" else f"{short}_"
+    return candidate if callable(getattr(torch.Tensor, candidate, None)) else None
+
+
+def accepts_inplace_kwarg(api: Api) -> bool:
+    target = resolve(api.name)
+    if api.kind == "module":
+        target = target.__init__
+    try:
+        return "inplace" in inspect.signature(target).parameters
+    except (TypeError, ValueError):  # builtins without a signature take no inplace=
+        return False
+
+
+def _inplace_samples(name: str) -> Iterator[Sample]:
+    """Argument recipes for an in-place method: catalogue samples of its op, specific ones, generic ones."""
+    for api in CATALOGUE:
+        if api.kind in ("method", "function") and inplace_variant(api) == name:
+            yield from api.samples
+    yield from SPECIFIC_INPLACE_SAMPLES.get(name, ())
+    yield from GENERIC_INPLACE_SAMPLES
+
+
+def _compare(mutated: torch.Tensor, method: Api, sample: Sample, out_of_place: str) -> str | None:
+    """Compare the in-place result with ``x.op(*args)`` on fresh inputs and the same seed.
+
+    "same", or what differs ("dtype", "shape", "values"); None when the out-of-place form does not
+    take these arguments.
+    """
+    bound = bind(method, sample, frozenset())
+    torch.manual_seed(0)
+    try:
+        expected = getattr(torch.Tensor, out_of_place)(*bound.args, **bound.kwargs)
+    except Exception:  # noqa: BLE001 - the out-of-place form takes other arguments: try another recipe
+        return None
+    if not isinstance(expected, torch.Tensor):
+        return None
+    if expected.shape != mutated.shape:
+        return "shape"
+    if expected.dtype != mutated.dtype:
+        return "dtype"
+    return "same" if _identical(mutated, expected) else "values"
+
+
+def _identical(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same shape, dtype and values (NaN equal to NaN: acosh_ of inputs below 1)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True)))
+
+
+def inplace_method_names() -> list[str]:
+    """Every in-place Tensor method: callable, name ending in a single underscore, not a dunder."""
+    return sorted(
+        name
+        for name in dir(torch.Tensor)
+        if name.endswith("_") and not name.endswith("__") and callable(getattr(torch.Tensor, name))
+    )
+
+
+def inplace_functions() -> dict[str, str]:
+    """``torch.relu_`` -> ``torch.relu``: in-place functions whose out-of-place function exists."""
+    found = {}
+    for prefix, namespace in (("torch", torch), ("torch.nn.functional", torch.nn.functional)):
+        for name in dir(namespace):
+            if not name.endswith("_") or name.endswith("__") or not callable(getattr(namespace, name)):
+                continue
+            if callable(getattr(namespace, name[:-1], None)):
+                found[f"{prefix}.{name}"] = f"{prefix}.{name[:-1]}"
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-check against derivatives.yaml
+# ---------------------------------------------------------------------------------------------
+
+
+def cross_check(saved_attributes: Mapping[str, set[str]]) -> tuple[int, int]:
+    """Every saved tensor seen must be one derivatives.yaml declares for that node.
+
+    Returns (nodes checked, nodes the yaml does not describe, e.g. CopySlices).
+    """
+    import torchgen
+    from torchgen.packaged.autograd.load_derivatives import load_derivatives
+
+    base = Path(torchgen.__file__).parent / "packaged"
+    infos, _ = load_derivatives(
+        str(base / "autograd" / "derivatives.yaml"),
+        str(base / "ATen" / "native" / "native_functions.yaml"),
+        str(base / "ATen" / "native" / "tags.yaml"),
+    )
+    declared: dict[str, set[str]] = {}
+    for by_dispatch in infos.values():
+        for info in by_dispatch.values():
+            if info.op:
+                names = {s.nctype.name for s in (*info.all_saved_inputs, *info.all_saved_outputs)}
+                declared.setdefault(info.op, set()).update(str(n) for n in names)
+    checked = unknown = 0
+    for node, attributes in sorted(saved_attributes.items()):
+        if node not in declared:
+            unknown += 1
+            continue
+        checked += 1
+        extra = attributes - declared[node]
+        if extra:
+            raise BuildError(f"{node} saved {sorted(extra)}, which derivatives.yaml does not declare")
+    return checked, unknown
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def build_table() -> dict[str, Any]:
+    """The op table for the installed torch, as the JSON-ready dict ``render`` writes."""
+    return Builder().table()
+
+
+def render(table: Mapping[str, Any]) -> str:
+    return json.dumps(table, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=TABLE_PATH)
+    parser.add_argument("--check", action="store_true", help="compare with the existing file instead of writing")
+    parser.add_argument("--no-cross-check", action="store_true", help="skip the derivatives.yaml cross-check")
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    start = time.perf_counter()
+    builder = Builder()
+    table = builder.table()
+    elapsed = time.perf_counter() - start
+    for note in builder.notes:
+        log.info("note: %s", note)
+    kinds: dict[str, int] = {}
+    for op in table["ops"].values():
+        kinds[op["kind"]] = kinds.get(op["kind"], 0) + 1
+    log.info("ops: %d (%s)", len(table["ops"]), ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    log.info(
+        "in-place methods: %d, in-place functions: %d", len(table["inplace_methods"]), len(table["inplace_functions"])
+    )
+    log.info("measured in %.1f s on torch %s", elapsed, torch.__version__)
+    if not options.no_cross_check:
+        checked, unknown = cross_check(builder.saved_attributes)
+        log.info("derivatives.yaml agrees on %d grad_fn types (%d not described there)", checked, unknown)
+
+    text = render(table)
+    if options.check:
+        same = options.output.exists() and options.output.read_text(encoding="utf-8") == text
+        log.info("%s is %s", options.output, "up to date" if same else "OUT OF DATE")
+        return 0 if same else 1
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(text, encoding="utf-8")
+    log.info("wrote %s (%d bytes)", options.output, len(text.encode()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
