@@ -1,0 +1,218 @@
+"""Per-file context shared by every function the judge analyses.
+
+Holds what is known about the file as a whole: its imports, its functions and classes, the
+attributes each ``nn.Module`` subclass sets up in ``__init__`` (its layers, parameters and
+buffers), module-level constants such as config dicts of layers, and summaries of in-file
+functions (which arguments they mutate or save, what they return) for calls between them.
+Everything is computed lazily, once per file.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from codemod.analysis.names import ImportMap
+from codemod.analysis.optable import OpTable
+from codemod.analysis.values import Ref, Save, Storage, Tri
+from codemod.findings import Span
+from codemod.source import SourceFile
+
+if TYPE_CHECKING:
+    from codemod.analysis.interpreter import Scope
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+_GRAD_OFF = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.inference_mode"})
+_GRAD_ON = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
+_FUNCTION_BASES = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    node: ast.ClassDef
+    bases: list[str]  # resolved base names (canonical torch names or in-file class names)
+    methods: dict[str, FunctionNode]
+    # What `self.<attr>` holds after __init__, and the storages those refs point to.
+    attrs: dict[str, Ref] = field(default_factory=dict)
+    heap: dict[int, Storage] = field(default_factory=dict)
+    ready: bool = False
+
+    @property
+    def is_autograd_function(self) -> bool:
+        return any(b in _FUNCTION_BASES for b in self.bases)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What calling an in-file function does to its arguments, seen from the caller."""
+
+    params: tuple[str, ...]
+    mutated: dict[str, tuple[Span, str, bool]]  # param -> (first write's span, op, grad mode on) on the caller's tensor
+    saved: dict[str, frozenset[Save]]  # param -> saves the function adds to the caller's tensor
+    returns_param: str | None  # the return value is (an alias of) this parameter
+    returns_saves: frozenset[Save]  # saves pending on a fresh return value
+    returns_value: bool  # some `return` carries a value
+    returns_tensor: bool  # the return value is a tensor produced inside
+    # Does the return value require grad: YES whatever the arguments (it uses parameters), NO never,
+    # MAYBE when it depends on whether the caller's arguments do.
+    returns_grad: Tri = Tri.MAYBE
+
+
+class ModuleContext:
+    def __init__(self, tree: ast.Module, source: SourceFile, table: OpTable) -> None:
+        self.tree = tree
+        self.source = source
+        self.table = table
+        self.imports = ImportMap.from_module(tree)
+        self.functions: dict[str, FunctionNode] = {}
+        self.classes: dict[str, ClassInfo] = {}
+        self.parents: dict[str, str | None] = {}  # function qualname -> class name
+        self.globals: dict[str, ast.expr] = {}  # module-level NAME = <expr> (last binding)
+        self._collect()
+        self._summaries: dict[str, Summary | None] = {}
+        self._in_progress: set[str] = set()
+        self._site_ids: dict[tuple, int] = {}
+        self._global_refs: dict[str, Ref] = {}
+        self.global_heap: dict[int, Storage] = {}  # storages of module-level constants
+        # For each in-file function: may any tensor argument require grad, joined over the call
+        # sites the interpreter has seen.
+        self.call_grads: dict[str, Tri] = {}
+
+    # -- structure -------------------------------------------------------------------------
+    def _collect(self) -> None:
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[stmt.name] = stmt
+                self.parents[stmt.name] = None
+            elif isinstance(stmt, ast.ClassDef):
+                methods = {
+                    s.name: s for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                }
+                bases = [self.imports.resolve(b) or (b.id if isinstance(b, ast.Name) else "") for b in stmt.bases]
+                self.classes[stmt.name] = ClassInfo(stmt.name, stmt, bases, methods)
+                for name, node in methods.items():
+                    self.functions[f"{stmt.name}.{name}"] = node
+                    self.parents[f"{stmt.name}.{name}"] = stmt.name
+            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                self.globals[stmt.targets[0].id] = stmt.value
+
+    def span(self, node: ast.AST) -> Span:
+        return self.source.span_of(node)
+
+    def site_id(self, key: tuple) -> int:
+        """A stable storage id per allocation site (so loops reach a fixpoint)."""
+        sid = self._site_ids.get(key)
+        if sid is None:
+            sid = self._site_ids[key] = len(self._site_ids) + 1
+        return sid
+
+    def find_method(self, class_name: str, method: str) -> tuple[str, FunctionNode] | None:
+        """``method`` of ``class_name`` or of its in-file bases."""
+        seen: set[str] = set()
+        pending = [class_name]
+        while pending:
+            name = pending.pop(0)
+            if name in seen or name not in self.classes:
+                continue
+            seen.add(name)
+            info = self.classes[name]
+            if method in info.methods:
+                return f"{name}.{method}", info.methods[method]
+            pending.extend(b for b in info.bases if b in self.classes)
+        return None
+
+    def class_bases(self, class_name: str) -> set[str]:
+        """All base names of an in-file class, transitively (canonical torch names included)."""
+        out: set[str] = set()
+        pending = [class_name]
+        while pending:
+            name = pending.pop()
+            info = self.classes.get(name)
+            if info is None:
+                continue
+            for b in info.bases:
+                if b not in out:
+                    out.add(b)
+                    pending.append(b)
+        return out
+
+    def is_module_class(self, class_name: str) -> bool:
+        """An nn.Module subclass, as far as the file shows (a base from torch.nn, or named *Module)."""
+        return any(b.startswith("torch.nn.") or b.endswith("Module") for b in self.class_bases(class_name))
+
+    def is_autograd_function(self, class_name: str) -> bool:
+        return bool(self.class_bases(class_name) & _FUNCTION_BASES)
+
+    # -- grad mode ------------------------------------------------------------------------
+    def grad_mode_of(self, expr: ast.expr) -> bool | None:
+        """False for ``torch.no_grad()``/``inference_mode()``, True for ``enable_grad()``; None otherwise."""
+        call = expr
+        if isinstance(expr, ast.Call):
+            call = expr.func
+        name = self.imports.resolve(call)
+        if name in _GRAD_OFF:
+            if isinstance(expr, ast.Call) and name.endswith("inference_mode") and expr.args:
+                arg = expr.args[0]
+                if isinstance(arg, ast.Constant) and arg.value is False:
+                    return None
+            return False
+        if name in _GRAD_ON:
+            return True
+        if name in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled") and isinstance(expr, ast.Call):
+            if expr.args and isinstance(expr.args[0], ast.Constant):
+                return bool(expr.args[0].value)
+        return None
+
+    def decorated_grad_mode(self, func: FunctionNode) -> bool | None:
+        for deco in func.decorator_list:
+            mode = self.grad_mode_of(deco)
+            if mode is not None:
+                return mode
+        return None
+
+    # -- lazily computed facts ---------------------------------------------------------------
+    def class_info(self, name: str) -> ClassInfo | None:
+        info = self.classes.get(name)
+        if info is None:
+            return None
+        if not info.ready:
+            info.ready = True  # set first: __init__ may refer to its own class
+            from codemod.analysis.interpreter import collect_attributes
+
+            collect_attributes(self, info)
+        return info
+
+    def global_ref(self, name: str, evaluate) -> Ref | None:
+        """The value of a module-level constant (a dict of layers, a layer), evaluated once."""
+        if name in self._global_refs:
+            return self._global_refs[name]
+        expr = self.globals.get(name)
+        if expr is None:
+            return None
+        self._global_refs[name] = None  # type: ignore[assignment]  # recursion guard
+        ref = evaluate(expr)
+        self._global_refs[name] = ref
+        return ref
+
+    def summary(self, qualname: str) -> Summary | None:
+        if qualname in self._summaries:
+            return self._summaries[qualname]
+        if qualname in self._in_progress:
+            return None
+        self._in_progress.add(qualname)
+        try:
+            from codemod.analysis.interpreter import summarize
+
+            result = summarize(self, qualname)
+        finally:
+            self._in_progress.discard(qualname)
+        self._summaries[qualname] = result
+        return result
+
+    def scope_for(self, qualname: str) -> "Scope":
+        from codemod.analysis.interpreter import make_scope
+
+        return make_scope(self, qualname, self.functions[qualname])

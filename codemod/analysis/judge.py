@@ -1,0 +1,272 @@
+"""Judging a whole file: pick the scopes worth interpreting, run the judge on each, tidy the fixes.
+
+Only scopes that contain in-place syntax are interpreted (most code has none), plus the scopes
+that can reach an in-place write indirectly: methods of a class that builds a module with
+``inplace=True``, and callers of in-file helpers that write their arguments.  A regex over the
+raw text skips files with no in-place syntax at all before anything else runs.
+
+Two decisions need the whole file rather than one write:
+
+* an ``inplace=True`` module is safe to flip only if *every* call of it is;
+* adjacent parameter updates share one ``with torch.no_grad():`` block, and a loop that does
+  nothing but updates is wrapped whole.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+from typing import Iterator
+
+from codemod.analysis.context import ModuleContext
+from codemod.analysis.hazards import Judge
+from codemod.analysis.interpreter import Interpreter, Scope, make_scope
+from codemod.analysis.liveness import Reads
+from codemod.analysis.optable import load as load_optable
+from codemod.findings import Finding, FixKind, Span
+from codemod.rules import Policy
+from codemod.source import SourceFile
+
+# Any in-place syntax at all: `op_(`, augmented assignment, `] =`, inplace=, out=, `.data`.
+_PREFILTER = re.compile(r"[A-Za-z0-9]_\s*\(|[-+*/%&|^]=|<<=|>>=|\]\s*=[^=]|inplace|\bout\s*=|\.data\b")
+_AUG_NOT_INPLACE = (ast.MatMult,)
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def judge_module(tree: ast.Module, source: SourceFile, *, policy: Policy) -> list[Finding]:
+    if not _PREFILTER.search(source.text):
+        return []
+    scopes = list(_scopes(tree))
+    marked = {id(node) for qualname, node, cls in scopes if _has_candidates(node)}
+    if not marked:
+        return []
+    ctx = ModuleContext(tree, source, load_optable())
+    interesting = _interesting(ctx, scopes, marked)
+    contexts = _grad_contexts(ctx, scopes)
+    judges: list[Judge] = []
+    for qualname, node, cls in scopes:
+        if id(node) not in interesting:
+            continue
+        scope = _scope(ctx, qualname, node, cls)
+        if not scope.grad_context and id(node) in contexts:
+            scope.grad_context = True
+            scope.inherited_context = not contexts[id(node)]
+        judge = Judge(ctx, scope, policy, Reads(node))
+        interp = Interpreter(ctx, scope, judge)
+        interp.run(interp.initial_state())
+        judges.append(judge)
+    # Results are read only now: call sites seen in later scopes inform earlier ones.
+    findings: dict[tuple[str, Span], Finding] = {}
+    for judge in judges:
+        for finding in _group_no_grad(judge, judge.results()):
+            findings.setdefault((finding.code, finding.span), finding)
+    return _check_module_flags(judges, list(findings.values()))
+
+
+# ---------------------------------------------------------------------- scopes
+def _scopes(tree: ast.Module) -> Iterator[tuple[str, ast.AST, str | None]]:
+    """(qualname, node, enclosing class) for the module body and every function, nested ones too."""
+    yield "<module>", tree, None
+    stack: list[tuple[ast.AST, str, str | None]] = [(tree, "", None)]
+    while stack:
+        node, prefix, cls = stack.pop()
+        for child in _children_stmts(node):
+            if isinstance(child, _SCOPE_NODES):
+                qualname = f"{prefix}{child.name}"
+                yield qualname, child, cls
+                stack.append((child, f"{qualname}.<locals>.", None))
+            elif isinstance(child, ast.ClassDef):
+                stack.append((child, f"{prefix}{child.name}.", child.name if not prefix else None))
+
+
+def _children_stmts(node: ast.AST) -> Iterator[ast.stmt]:
+    """Statements nested in ``node`` (through if/for/with/try blocks), not inside nested defs."""
+    pending = list(getattr(node, "body", []))
+    for field in ("orelse", "finalbody"):
+        pending += getattr(node, field, [])
+    while pending:
+        stmt = pending.pop()
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            pending += getattr(stmt, field, [])
+        for handler in getattr(stmt, "handlers", []):
+            pending += handler.body
+        for case in getattr(stmt, "cases", []):
+            pending += case.body
+
+
+def _local_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """Every node of a scope, without descending into nested functions or classes."""
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+
+
+def _has_candidates(scope: ast.AST) -> bool:
+    for node in _local_nodes(scope):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr.endswith("_") and not func.attr.endswith("__"):
+                return True
+            if isinstance(func, ast.Name) and func.id.endswith("_") and not func.id.endswith("__"):
+                return True
+            if any(k.arg in ("inplace", "out") for k in node.keywords):
+                return True
+        elif isinstance(node, ast.AugAssign):
+            if not isinstance(node.op, _AUG_NOT_INPLACE):
+                return True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Subscript) for t in targets):
+                return True
+    return False
+
+
+def _interesting(ctx: ModuleContext, scopes: list[tuple[str, ast.AST, str | None]], marked: set[int]) -> set[int]:
+    """Scopes with in-place syntax, plus those that reach a write through a module or a helper."""
+    interesting = set(marked)
+    inplace_classes = {cls for qualname, node, cls in scopes if cls and id(node) in marked}
+    module_level_inplace = id(ctx.tree) in marked
+    mutating_helpers = {q for q, node, cls in scopes if id(node) in marked and cls is None and "<locals>" not in q and q != "<module>"}
+    for qualname, node, cls in scopes:
+        if id(node) in interesting:
+            continue
+        if cls is not None and cls in inplace_classes:
+            interesting.add(id(node))
+            continue
+        if module_level_inplace and qualname != "<module>":
+            interesting.add(id(node))
+            continue
+        for sub in _local_nodes(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in mutating_helpers:
+                interesting.add(id(node))
+                break
+    return interesting
+
+
+def _grad_contexts(ctx: ModuleContext, scopes: list[tuple[str, ast.AST, str | None]]) -> dict[int, bool]:
+    """Scopes that run under autograd as far as this file shows: node id -> is it a seed.
+
+    Seeds: a module's ``forward`` and any scope that calls ``backward()`` / ``torch.autograd.grad``.
+    Then every in-file function or method they call (by name or as ``self.method``), transitively.
+    """
+    calls: dict[int, set[str]] = {}
+    seeds: list[int] = []
+    nodes_by_name: dict[str, ast.AST] = {}
+    for qualname, node, cls in scopes:
+        key = f"{cls}.{node.name}" if cls and isinstance(node, _SCOPE_NODES) else qualname
+        nodes_by_name[key] = node
+        callees: set[str] = set()
+        is_seed = isinstance(node, _SCOPE_NODES) and cls is not None and node.name == "forward"
+        for sub in _local_nodes(node):
+            if not isinstance(sub, ast.Call):
+                continue
+            func = sub.func
+            if isinstance(func, ast.Name):
+                callees.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                if func.attr == "backward" or ctx.imports.resolve(func) in ("torch.autograd.grad", "torch.autograd.backward"):
+                    is_seed = True
+                if cls and isinstance(func.value, ast.Name) and func.value.id == "self":
+                    callees.add(f"{cls}.{func.attr}")
+        calls[id(node)] = callees
+        if is_seed:
+            seeds.append(id(node))
+    reached = dict.fromkeys(seeds, True)
+    pending = list(seeds)
+    while pending:
+        current = pending.pop()
+        for name in calls.get(current, ()):
+            target = nodes_by_name.get(name)
+            if target is not None and id(target) not in reached:
+                reached[id(target)] = False
+                pending.append(id(target))
+    return reached
+
+
+def _scope(ctx: ModuleContext, qualname: str, node: ast.AST, cls: str | None) -> Scope:
+    if isinstance(node, ast.Module):
+        return Scope("<module>", node, None, is_forward=False, differentiable=False, grad_default=True)
+    key = f"{cls}.{node.name}" if cls else qualname  # type: ignore[attr-defined]
+    if key in ctx.functions and ctx.functions[key] is node:
+        return make_scope(ctx, key, node)  # type: ignore[arg-type]
+    scope = make_scope(ctx, qualname, node)  # type: ignore[arg-type]
+    return scope
+
+
+# ---------------------------------------------------------------------- whole-file decisions
+def _check_module_flags(judges: list[Judge], findings: list[Finding]) -> list[Finding]:
+    """Flip a module's ``inplace`` only if no call of it relies on the in-place write."""
+    problems: dict[Span, str] = {}
+    for judge in judges:
+        for use, problem in judge.module_uses:
+            site = use.module.site if use.module is not None else None
+            if site is not None and problem and site not in problems:
+                problems[site] = problem
+    out = []
+    for f in findings:
+        if f.fix is not None and f.fix.kind is FixKind.INPLACE_FLAG and f.fix.params.get("mode") == "construction":
+            problem = problems.get(f.fix.target)
+            if problem:
+                f = replace(f, fix=None, unfixable_reason=f"another call of this module: {problem}")
+        out.append(f)
+    return out
+
+
+def _group_no_grad(judge: Judge, findings: list[Finding]) -> list[Finding]:
+    """Merge adjacent updates into one ``no_grad`` block; wrap loops that only update."""
+    targets = [f for f in findings if f.fix is not None and f.fix.kind is FixKind.NO_GRAD]
+    if not targets:
+        return findings
+    reads = judge.reads
+    ctx = judge.ctx
+    by_span: dict[Span, ast.stmt] = {}
+    for place_stmt in reads.places:
+        by_span[ctx.span(place_stmt)] = place_stmt
+    stmts = {f.fix.target: by_span.get(f.fix.target) for f in targets}  # type: ignore[union-attr]
+    update_ids = {id(s) for s in stmts.values() if s is not None}
+    group_of: dict[Span, Span] = {}
+    for span, stmt in stmts.items():
+        if stmt is None or stmt not in reads.places:
+            continue
+        place = reads.places[stmt]
+        block = place.block
+        lo = hi = place.index
+        while lo > 0 and id(block[lo - 1]) in update_ids:
+            lo -= 1
+        while hi + 1 < len(block) and id(block[hi + 1]) in update_ids:
+            hi += 1
+        first, last = block[lo], block[hi]
+        owner = place.owner
+        # Lift to the enclosing loop while the loop body is nothing but updates (and guards).
+        while isinstance(owner, (ast.For, ast.AsyncFor, ast.While)) and block is owner.body and not owner.orelse and all(
+            id(s) in update_ids or _is_guard(s) for s in block
+        ) and owner in reads.places:
+            first = last = owner
+            update_ids.add(id(owner))  # a loop of updates is itself an update, for the loop around it
+            place = reads.places[owner]
+            block, owner = place.block, place.owner
+        start, end = ctx.span(first), ctx.span(last)
+        group_of[span] = Span(start.line, start.col, end.end_line, end.end_col)
+    out = []
+    for f in findings:
+        if f.fix is not None and f.fix.kind is FixKind.NO_GRAD and f.fix.target in group_of:
+            f = replace(f, fix=replace(f.fix, target=group_of[f.fix.target]))
+        out.append(f)
+    return out
+
+
+def _is_guard(stmt: ast.stmt) -> bool:
+    """`if p.grad is None: continue` and friends: harmless inside a no_grad block."""
+    if isinstance(stmt, (ast.Continue, ast.Pass, ast.Break)):
+        return True
+    if isinstance(stmt, ast.If) and not stmt.orelse:
+        return all(isinstance(s, (ast.Continue, ast.Pass, ast.Break)) for s in stmt.body)
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)

@@ -1,0 +1,390 @@
+"""Choosing the fix for a hazard, or saying why there is none.
+
+The judge says *what* is wrong; this module picks the smallest rewrite that keeps what the code
+computes, and declines (with a reason the report shows) where every rewrite would change it:
+
+* another live name still holds the tensor (an alias, a view's base, an attribute, a container):
+  rebinding one name hides the write from the others;
+* an in-place activation whose input is read again afterwards (``a = relu_(h); a + h``);
+* a leaf whose ``.grad`` is read later (an out-of-place rebinding makes a non-leaf);
+* a ``.data``/``.detach()`` write that the forward itself observes afterwards;
+* parameter updates that must stay differentiable (``create_graph=True``).
+
+Each ``Fix`` names the span a pass edits and the parameters it needs; the passes in
+``transforms/`` document the keys they read.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from codemod.analysis.mutations import Form, Mutation
+from codemod.analysis.values import Alias, Kind, Save, State, Tri, View
+from codemod.findings import Fix, FixKind, FixSafety
+
+if TYPE_CHECKING:
+    from codemod.analysis.hazards import Judge
+    from codemod.analysis.interpreter import Interpreter
+
+Plan = tuple[Fix | None, str | None]
+
+
+def plan(code: str, m: Mutation, state: State, interp: "Interpreter", judge: "Judge", saves: frozenset[Save]) -> Plan:
+    if code in ("GS203", "GS205"):
+        return _no_grad(code, m, interp, judge)
+    if code == "GS403":
+        return _no_grad(code, m, interp, judge, strip_data=True)
+    if code == "GS204":
+        return _parameter_local(m, interp, judge)
+    if code == "GS502":
+        return _helper_return(m, state, interp, judge)
+    if code == "GS303":
+        return None, "the intent is ambiguous: move the view and the write both inside or both outside `no_grad`"
+    if code in ("GS401", "GS402"):
+        return _copy_alias(code, m, state, judge)
+    if code == "GS501":
+        return _clone(m, state, judge, caller_visible=True)
+    if code in ("GS201", "GS202"):
+        if m.name and judge.reads.grad_read_after(m.name, m.stmt):
+            return None, f"`{m.name}.grad` is read later: rebinding `{m.name}` would make it a non-leaf whose `.grad` stays None"
+        if m.name and m.name.startswith("self."):
+            return None, "the leaf is a module attribute; rebinding it would replace the parameter"
+        if code == "GS202":
+            return _clone(m, state, judge)
+    if code in ("GS101", "GS102") and any(f.leaf is Tri.YES for _, f in state.storages(m.target)):
+        return None, "the tensor is a leaf that backward still needs: move the write after `backward()`"
+    if code in ("GS101", "GS102") and not m.grad_on and _caller_visible(m, state):
+        return None, "the write updates the caller's tensor under `no_grad` on purpose: move it after `backward()`"
+    if m.form in (Form.INPLACE_KWARG, Form.MODULE, Form.SEQUENTIAL):
+        return _inplace_flag(m, state, judge)
+    if m.subscript:
+        return _clone(m, state, judge, saves=saves)
+    if m.form in (Form.METHOD, Form.AUGASSIGN, Form.FUNCTION, Form.OUT):
+        return _out_of_place(code, m, state, interp, judge, saves)
+    return None, "no automatic rewrite for this form"
+
+
+# ---------------------------------------------------------------------- aliasing
+def other_live_names(m: Mutation, state: State, judge: "Judge", *, allow: tuple[str | None, ...] = ()) -> list[str]:
+    """Names (other than the written one) that hold the same storage and are read after the write."""
+    sids = m.target.sids
+    if not sids:
+        return []
+    skip = {m.name, *allow}
+    names = []
+    for name in state.names_of(sids):
+        if name in skip or name == "self":
+            continue
+        ref = state.env[name]
+        if m.target.view is View.MULTI and ref.view is View.MULTI:
+            continue  # sibling outputs of chunk/split/unbind do not overlap
+        if ref.kind not in (Kind.TENSOR, Kind.UNKNOWN):
+            continue
+        if name.startswith("self.") or judge.reads.read_after(name, m.stmt):
+            names.append(name)
+    return names
+
+
+def _escaped(m: Mutation, judge: "Judge") -> bool:
+    return bool(m.target.sids & judge.escaped)
+
+
+def _alias_problem(m: Mutation, state: State, judge: "Judge", allow: tuple[str | None, ...] = ()) -> str | None:
+    live = other_live_names(m, state, judge, allow=allow)
+    if live:
+        shown = ", ".join(f"`{n}`" for n in live[:3])
+        return f"{shown} still refer{'s' if len(live) == 1 else ''} to the same tensor and would stop seeing the write"
+    if _escaped(m, judge):
+        return "the tensor is also stored elsewhere (an attribute, a container or a call), which would stop seeing the write"
+    return None
+
+
+def _caller_visible(m: Mutation, state: State) -> bool:
+    return any(f.arg for _, f in state.storages(m.target))
+
+
+# ---------------------------------------------------------------------- out-of-place
+def _out_of_place(code: str, m: Mutation, state: State, interp: "Interpreter", judge: "Judge",
+                  saves: frozenset[Save] = frozenset()) -> Plan:
+    if m.name is None:
+        return None, "the written tensor has no name to rebind"
+    if m.through_data and m.target_node is not None and not (isinstance(m.target_node, ast.Attribute) and m.target_node.attr == "data"):
+        return None, "the write goes through a `.data` alias"
+    problem = _alias_problem(m, state, judge, allow=(m.result_bound_to,))
+    if problem:
+        return None, problem
+    params: dict[str, object] = {"name": m.name, "form": m.form.value}
+    if m.form is Form.METHOD:
+        info = interp.ctx.table.inplace_method(m.op)
+        if info is None or info.out_of_place is None:
+            return _clone(m, state, judge, saves=saves)
+        params.update(method=m.op, replacement=info.out_of_place)
+        description = f"rewrite `{m.name}.{m.op}(...)` as `{m.name} = {m.name}.{info.out_of_place}(...)`"
+    elif m.form is Form.AUGASSIGN:
+        params.update(operator=m.op)
+        description = f"rewrite `{m.name} {m.op} ...` as `{m.name} = {m.name} {m.op[:-1]} ...`"
+    elif m.form is Form.FUNCTION:
+        replacement = interp.ctx.table.inplace_functions.get(m.method or "")
+        if replacement is None:
+            return None, f"no out-of-place form of `{m.op}` is known"
+        params.update(function=m.method, replacement=replacement)
+        description = f"rewrite `{m.op}({m.name})` as `{m.name} = {replacement.replace('torch.nn.functional.', 'F.')}({m.name})`"
+    else:  # Form.OUT
+        if not isinstance(m.target_node, ast.Name):
+            return None, "the `out=` target is not a plain name"
+        description = f"rewrite `out={m.name}` as an assignment to `{m.name}`"
+    safety = FixSafety.SAFE
+    if m.form is Form.OUT or m.through_data or _caller_visible(m, state) or not _dtype_shape_safe(m, state):
+        safety = FixSafety.NEEDS_VERIFICATION
+    if m.through_data:
+        params["through_data"] = True
+    return Fix(FixKind.OUT_OF_PLACE, m.span, description, safety, params), None
+
+
+def _dtype_shape_safe(m: Mutation, state: State) -> bool:
+    """`x += 1.0` on a floating result keeps dtype and shape; a tensor operand may broadcast or promote."""
+    if m.form is Form.AUGASSIGN or m.form is Form.METHOD:
+        node = m.node
+        operands: list[ast.expr] = []
+        if isinstance(node, ast.AugAssign):
+            operands = [node.value]
+        elif isinstance(node, ast.Call):
+            operands = list(node.args) + [k.value for k in node.keywords]
+        if any(not _is_number(o) for o in operands):
+            return False
+        return m.target.producer is not None and m.target.kind is Kind.TENSOR
+    return True
+
+
+def _is_number(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        return _is_number(node.operand)
+    return False
+
+
+# ---------------------------------------------------------------------- clone
+def _clone(m: Mutation, state: State, judge: "Judge", caller_visible: bool = False,
+           saves: frozenset[Save] = frozenset()) -> Plan:
+    name = m.name
+    if name is None:
+        return None, "the written tensor has no name to clone"
+    if name.startswith("self."):
+        return None, f"`{name}` is a module attribute; cloning it would replace what other methods see"
+    if m.target.view is not View.NONE and not m.subscript:
+        return None, f"`{name}` is a view; a clone would detach it from its base"
+    problem = _alias_problem(m, state, judge)
+    if problem:
+        return None, problem
+    anchor = insertion_point(m, judge, saves)
+    description = f"insert `{name} = {name}.clone()` before line {anchor.lineno}"
+    if caller_visible:
+        description += "; the caller's tensor is no longer modified"
+    safety = FixSafety.NEEDS_VERIFICATION if caller_visible or _caller_visible(m, state) else FixSafety.SAFE
+    return Fix(FixKind.CLONE, judge.ctx.span(anchor), description, safety, {"name": name, "mode": "statement"}), None
+
+
+def insertion_point(m: Mutation, judge: "Judge", saves: frozenset[Save] = frozenset()) -> ast.stmt:
+    """The statement before which a clone goes: just before the write, hoisted out of loops that
+    neither bind the name nor save the value (one clone before the loop suffices)."""
+    stmt = m.stmt
+    name = m.name or ""
+    anchor = stmt
+    for loop in reversed(judge.reads.enclosing_loops(stmt)):
+        if judge.reads.assigns(loop, name) or _loop_target_binds(loop, name):
+            break
+        if _saves_inside(saves, loop):
+            break
+        anchor = loop
+    return anchor
+
+
+def _loop_target_binds(loop: ast.stmt, name: str) -> bool:
+    target = getattr(loop, "target", None)
+    return target is not None and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target))
+
+
+def _saves_inside(saves: frozenset[Save], loop: ast.stmt) -> bool:
+    """A clone hoisted above ``loop`` would be saved again inside it before the write."""
+    start, end = (loop.lineno, loop.col_offset), (loop.end_lineno or loop.lineno, loop.end_col_offset or 0)
+    return any(start <= (s.span.line, s.span.col) <= end for s in saves)
+
+
+# ---------------------------------------------------------------------- inplace flags
+def module_use_problem(m: Mutation, state: State, judge: "Judge") -> str | None:
+    """Would turning off ``inplace`` change what this call of an in-place module computes?"""
+    if isinstance(m.stmt, ast.Expr):
+        return "the call's result is discarded: the code relies on the in-place write"
+    live = other_live_names(m, state, judge, allow=(m.result_bound_to,))
+    if m.name and m.name != m.result_bound_to and judge.reads.read_after(m.name, m.stmt):
+        live = [m.name, *live]
+    if live:
+        shown = ", ".join(f"`{n}`" for n in live[:3])
+        return f"{shown} is read after the in-place activation: turning `inplace` off would change the result"
+    return None
+
+
+def _inplace_flag(m: Mutation, state: State, judge: "Judge") -> Plan:
+    if m.form is Form.SEQUENTIAL:
+        assert m.module is not None and m.module.site is not None
+        return Fix(FixKind.INPLACE_FLAG, m.module.site, f"construct `{m.module.display}` with `inplace=False`",
+                   FixSafety.SAFE, {"mode": "construction"}), None
+    if m.form is Form.MODULE:
+        assert m.module is not None
+        if m.module.site is None:
+            return None, "the module is built where gradsafe cannot see it"
+        if not m.module.certain:
+            return None, "the module is chosen at run time from several alternatives"
+        problem = module_use_problem(m, state, judge)
+        if problem:
+            return None, problem
+        return Fix(FixKind.INPLACE_FLAG, m.module.site, f"construct `{m.module.display}` with `inplace=False`",
+                   FixSafety.SAFE, {"mode": "construction"}), None
+    # F.relu(x, inplace=True) / torch.relu_(x)
+    if isinstance(m.stmt, ast.Expr) and isinstance(m.stmt.value, ast.Call) and m.stmt.value is m.node:
+        # The statement relies on the write: rebind the name to the result instead.
+        if m.name is None or "." in m.name:
+            return None, "the call's result is discarded and the input has no plain name to rebind"
+        problem = _alias_problem(m, state, judge)
+        if problem:
+            return None, problem
+        return Fix(FixKind.INPLACE_FLAG, m.span, f"drop `inplace=True` and assign the result to `{m.name}`",
+                   FixSafety.SAFE, {"mode": "call", "rebind": m.name}), None
+    if m.name is not None and m.name != m.result_bound_to and judge.reads.read_after(m.name, m.stmt):
+        return None, f"`{m.name}` is read after the in-place activation: turning `inplace` off would change the result"
+    problem = _alias_problem(m, state, judge, allow=(m.result_bound_to,))
+    if problem:
+        return None, problem
+    return Fix(FixKind.INPLACE_FLAG, m.span, "drop `inplace=True`", FixSafety.SAFE, {"mode": "call"}), None
+
+
+# ---------------------------------------------------------------------- no_grad
+def _no_grad(code: str, m: Mutation, interp: "Interpreter", judge: "Judge", strip_data: bool = False) -> Plan:
+    if interp.higher_order:
+        return None, "the update follows `create_graph=True`: it must stay differentiable, so `no_grad` would drop terms"
+    stmt = m.stmt
+    description = "wrap the update in `with torch.no_grad():`"
+    params = {"strip_data": strip_data}
+    return Fix(FixKind.NO_GRAD, judge.ctx.span(stmt), description, FixSafety.SAFE, params), None
+
+
+# ---------------------------------------------------------------------- parameters
+def _parameter_local(m: Mutation, interp: "Interpreter", judge: "Judge") -> Plan:
+    assert m.name is not None
+    attr = m.name.split(".", 1)[1]
+    if "." in attr:
+        return None, f"`{m.name}` belongs to a submodule"
+    if m.subscript or not isinstance(m.stmt, (ast.Expr, ast.AugAssign)):
+        return None, "only whole-statement writes to a parameter are rewritten to a local"
+    if isinstance(m.stmt, ast.Expr) and m.stmt.value is not m.node:
+        return None, "the write is part of a larger expression"
+    local = attr
+    func = interp.scope.node
+    used = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)}
+    if local in used:
+        return None, f"the local name `{local}` is already used in `{interp.scope.qualname}`"
+    if m.form is Form.METHOD:
+        info = interp.ctx.table.inplace_method(m.op)
+        if info is None or info.out_of_place is None:
+            return None, f"no out-of-place form of `{m.op}` is known"
+        replacement = info.out_of_place
+    elif m.form is Form.AUGASSIGN:
+        replacement = None
+    else:
+        return None, "no automatic rewrite for this form"
+    description = f"compute `{local} = {m.name}...` once and use `{local}` for the rest of `{interp.scope.qualname}`"
+    return (
+        Fix(FixKind.PARAMETER_LOCAL, judge.ctx.span(m.stmt), description, FixSafety.NEEDS_VERIFICATION,
+            {"attr": m.name, "local": local, "method": m.op if m.form is Form.METHOD else None,
+             "replacement": replacement, "operator": m.op if m.form is Form.AUGASSIGN else None,
+             "function": judge.ctx.span(func) if isinstance(func, ast.AST) and hasattr(func, "lineno") else None}),
+        None,
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+def _helper_return(m: Mutation, state: State, interp: "Interpreter", judge: "Judge") -> Plan:
+    ctx = interp.ctx
+    helper = m.helper or ""
+    func = ctx.functions.get(helper)
+    if func is None:
+        return None, "the helper is not defined in this file"
+    summary = ctx.summary(helper)
+    if summary is None or summary.returns_value:
+        return None, f"`{helper}()` already returns a value"
+    mutated = [p for p in summary.mutated]
+    if len(mutated) != 1:
+        return None, f"`{helper}()` writes more than one argument in place"
+    param = mutated[0]
+    calls = []
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, ast.Name) and node.id == helper and not isinstance(node.ctx, ast.Load):
+            return None, f"`{helper}` is rebound in this file"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == helper:
+            calls.append(node)
+    references = sum(1 for n in ast.walk(ctx.tree) if isinstance(n, ast.Name) and n.id == helper)
+    if references != len(calls):
+        return None, f"`{helper}` is used other than by calling it (passed around or exported)"
+    index = summary.params.index(param)
+    call_sites = []
+    for call in calls:
+        arg = call.args[index] if index < len(call.args) else next((k.value for k in call.keywords if k.arg == param), None)
+        if not isinstance(arg, ast.Name):
+            return None, f"a call of `{helper}()` passes an expression, not a name, for `{param}`"
+        call_sites.append(ctx.span(call))
+    if "." in helper:
+        return None, "methods that mutate their arguments are not rewritten"
+    problem = _alias_problem(m, state, judge)
+    if problem:
+        return None, problem
+    description = f"make `{helper}()` return `{param}` and rebind it at its {len(call_sites)} call site(s)"
+    return (
+        Fix(FixKind.HELPER_RETURN, ctx.span(func), description, FixSafety.NEEDS_VERIFICATION,
+            {"helper": helper, "param": param, "calls": tuple(call_sites), "index": index}),
+        None,
+    )
+
+
+# ---------------------------------------------------------------------- `.data` / `.detach()` aliases
+def _copy_alias(code: str, m: Mutation, state: State, judge: "Judge") -> Plan:
+    base_names = [n for n in state.names_of(m.target.sids)
+                  if n != m.name and state.env[n].alias is Alias.NONE and state.env[n].kind is Kind.TENSOR]
+    read_later = [n for n in base_names if judge.reads.read_after(n, m.stmt)]
+    if read_later:
+        return None, (f"the forward reads `{read_later[0]}` after the write, so the write changes what it computes; "
+                      "a copy would change the result")
+    producer = m.target.producer
+    if isinstance(m.target_node, ast.Attribute) and m.target_node.attr == "data":
+        # `y.data.clamp_(...)` directly on the saved tensor: the differentiable op keeps the forward.
+        if code == "GS401":
+            return _out_of_place_data(m, state, judge)
+        return None, "no automatic rewrite for this form"
+    if producer is None or producer.op not in (".data", "detach()"):
+        return None, "the alias is not made in this function"
+    return Fix(FixKind.CLONE, producer.span, f"copy the alias: `{_producer_text(producer.op)}.clone()`",
+               FixSafety.NEEDS_VERIFICATION, {"mode": "expression"}), None
+
+
+def _out_of_place_data(m: Mutation, state: State, judge: "Judge") -> Plan:
+    if m.form is not Form.METHOD or m.name is None:
+        return None, "no automatic rewrite for this form"
+    info = judge.ctx.table.inplace_method(m.op)
+    if info is None or info.out_of_place is None:
+        return None, f"no out-of-place form of `{m.op}` is known"
+    problem = _alias_problem(m, state, judge)
+    if problem:
+        return None, problem
+    return (
+        Fix(FixKind.OUT_OF_PLACE, m.span, f"rewrite `{m.name}.data.{m.op}(...)` as `{m.name} = {m.name}.{info.out_of_place}(...)`",
+            FixSafety.NEEDS_VERIFICATION, {"name": m.name, "form": "method", "method": m.op,
+                                           "replacement": info.out_of_place, "through_data": True}),
+        None,
+    )
+
+
+def _producer_text(op: str) -> str:
+    return "x.data" if op == ".data" else "x.detach()"
+
+
