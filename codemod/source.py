@@ -79,7 +79,10 @@ class SourceFile:
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
         except SyntaxError as exc:  # wrong or unknown cookie, BOM with a non-UTF-8 cookie
-            raise DecodeError(str(exc).split(" (")[0] if str(exc) else "invalid encoding declaration") from None
+            if "missing encoding declaration" not in str(exc):
+                raise DecodeError(str(exc).split(" (")[0] if str(exc) else "invalid encoding declaration") from None
+            # No cookie and the first lines are not UTF-8: decoding below reports the position.
+            encoding = "utf-8"
         body = raw[len(_BOM) :] if bom else raw
         if encoding == "utf-8-sig":
             encoding = "utf-8"

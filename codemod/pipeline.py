@@ -1,0 +1,136 @@
+"""One file from path to result: read -> parse -> analyse -> filter -> rewrite -> (verify) -> result.
+
+``process_path`` is a pure function of a path and the ``Settings`` and returns a picklable
+``FileResult``; nothing here prints or writes.  That is what lets ``process_paths`` be a plain
+ordered map today and a process pool (``--jobs``) later with identical, identically ordered
+results.  The emit stage (reports, diffs, writes) lives in the command line.
+
+A problem in one file never stops the run: unreadable and undecodable files (``E902``), syntax
+errors (``E999``) and gradsafe's own failures (``E001``, traceback kept for ``--verbose``) become
+``FileError`` values on that file's result.
+"""
+
+from __future__ import annotations
+
+import ast
+import traceback
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from codemod.analysis import analyse
+from codemod.config import Settings
+from codemod.discovery import SourcePath
+from codemod.errors import FileError
+from codemod.findings import Finding
+from codemod.reading import read_source
+from codemod.rewrite import AppliedFix, DeclinedFix, RewriteError, fix_text
+from codemod.rules import INTERNAL_ERROR, SYNTAX_ERROR
+from codemod.source import SourceFile
+from codemod.suppression import filter_suppressed
+
+BUG_HINT = "this is a bug in gradsafe, please report it (run with --verbose for the traceback)"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A rewrite of one file, ready to be shown as a diff or written."""
+
+    source: SourceFile  # as read (encoding, BOM and content hash for the write-back)
+    new_text: str
+
+
+@dataclass
+class FileResult:
+    display: str
+    # Findings on the file as it is after this run: all of them for `check`, the ones that
+    # remain after fixing for `diff` / `fix`.
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    edit: Edit | None = None  # only when fixes changed the text
+    applied: list[AppliedFix] = field(default_factory=list)
+    declined: list[DeclinedFix] = field(default_factory=list)
+
+
+class _Unparsable(Exception):
+    def __init__(self, error: FileError) -> None:
+        self.error = error
+
+
+def _parse(source: SourceFile) -> ast.Module:
+    try:
+        return ast.parse(source.text, filename=source.display)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = max((exc.offset or 1) - 1, 0)
+        message = f"SyntaxError: {exc.msg}"
+        raise _Unparsable(FileError(source.display, SYNTAX_ERROR, message, line, col)) from None
+    except ValueError as exc:  # null bytes on older Pythons
+        raise _Unparsable(FileError(source.display, SYNTAX_ERROR, f"SyntaxError: {exc}", 1, 0)) from None
+    except (RecursionError, MemoryError) as exc:  # CPython's parser gives up on absurd nesting
+        message = f"the file is nested too deeply for Python's parser ({type(exc).__name__})"
+        raise _Unparsable(FileError(source.display, SYNTAX_ERROR, message, 1, 0)) from None
+
+
+def find_findings(source: SourceFile, settings: Settings) -> list[Finding]:
+    """Parse, analyse and keep what the configuration and suppression comments let through."""
+    tree = _parse(source)
+    codes = settings.codes_for(source.path)
+    findings = [f for f in analyse(source, tree, policy=settings.policy) if f.code in codes]
+    return filter_suppressed(findings, source)
+
+
+def _internal_error(display: str, exc: BaseException, stage: str) -> FileError:
+    if isinstance(exc, (RecursionError, MemoryError)):
+        message = f"the file is nested too deeply to {stage} ({type(exc).__name__})"
+    else:
+        message = f"internal error while trying to {stage} the file: {type(exc).__name__}: {exc}; {BUG_HINT}"
+    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return FileError(display, INTERNAL_ERROR, message, detail=detail)
+
+
+def process_source(source: SourceFile, settings: Settings, *, fix: bool) -> FileResult:
+    """Findings for ``source`` and, when ``fix`` is set, the rewritten text."""
+    result = FileResult(source.display)
+    try:
+        result.findings = find_findings(source, settings)
+    except _Unparsable as exc:
+        result.errors.append(exc.error)
+        return result
+    except Exception as exc:  # RecursionError and MemoryError included
+        result.errors.append(_internal_error(source.display, exc, "analyse"))
+        return result
+    if not fix or not result.findings:
+        return result
+
+    def find(text: str) -> list[Finding]:
+        return find_findings(SourceFile.from_text(text, source.path, source.display), settings)
+
+    try:
+        rewritten = fix_text(source.text, find, filename=source.display)
+    except RewriteError as exc:
+        result.errors.append(FileError(source.display, INTERNAL_ERROR, f"internal error: {exc}; {BUG_HINT}"))
+        return result
+    except Exception as exc:  # RecursionError and MemoryError included
+        result.errors.append(_internal_error(source.display, exc, "fix"))
+        return result
+    # Verification (codemod.verify) slots in here: it checks `rewritten` against `source` and
+    # re-runs `fix_text` with `excluded_scopes` set to the functions whose rewrite it rejected.
+    result.findings = rewritten.remaining
+    result.applied = rewritten.applied
+    result.declined = rewritten.declined
+    if rewritten.text != source.text:
+        result.edit = Edit(source, rewritten.text)
+    return result
+
+
+def process_path(item: SourcePath, settings: Settings, *, fix: bool) -> FileResult:
+    source = read_source(item.path, item.display)
+    if isinstance(source, FileError):
+        return FileResult(item.display, errors=[source])
+    return process_source(source, settings, fix=fix)
+
+
+def process_paths(items: Iterable[SourcePath], settings: Settings, *, fix: bool) -> Iterator[FileResult]:
+    """Results in the order of ``items`` (discovery sorts them by path), one file at a time."""
+    for item in items:
+        yield process_path(item, settings, fix=fix)

@@ -1,0 +1,198 @@
+"""The fix loop: apply fixes, re-analyse, repeat until nothing fixable is left.
+
+One fix can change what the rest of a function needs: after ``y = y.mul(2)`` the next ``y.add_(1)``
+writes a fresh tensor and is no longer a hazard.  So, like ruff, the loop applies a few fixes at a
+time and re-runs the analysis on the new text before choosing more.  Each iteration applies
+
+* fixes of a single kind (one pass over a freshly parsed module, so every span the pass sees
+  refers to exactly the text it edits), and
+* at most one fix per enclosing scope (``Finding.scope``), with non-overlapping targets.
+
+A fix a pass declines is remembered, with its reason, and never offered again.  Fixes in
+``excluded_scopes`` are never applied: verification uses that to drop the functions whose rewrite
+it rejected.  Every round's result must still compile (``check_rewrite``); if not, every fix of
+the file is dropped and the caller reports an internal error.
+
+LibCST (through ``transforms``) is imported only when a file has a fix to apply, so ``gradsafe
+check`` never loads it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pkgutil
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Iterable
+
+from codemod.findings import Finding, FixKind
+from codemod.source import split_lines
+
+MAX_ITERATIONS = 10
+
+# The text of one file -> its findings after selection, per-file ignores and suppressions.
+FindFn = Callable[[str], list[Finding]]
+
+
+@lru_cache(maxsize=1)
+def pass_kinds() -> frozenset[FixKind]:
+    """The fix kinds that have a rewrite pass, found without importing ``transforms`` (and LibCST).
+
+    Pass modules are named after their kind (``transforms/out_of_place.py`` carries out
+    ``out-of-place`` fixes); ``tests/test_rewrite.py`` checks that every loaded pass follows this.
+    """
+    spec = importlib.util.find_spec("transforms")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    by_module = {kind.value.replace("-", "_"): kind for kind in FixKind}
+    return frozenset(
+        by_module[info.name] for info in pkgutil.iter_modules(spec.submodule_search_locations) if info.name in by_module
+    )
+
+
+def is_fixable(finding: Finding) -> bool:
+    return finding.fix is not None and finding.fix.kind in pass_kinds()
+
+
+@dataclass(frozen=True)
+class AppliedFix:
+    finding: Finding  # as reported on the text the fix was applied to
+    iteration: int  # 0-based; spans refer to the text of that iteration
+    before: str  # the source text of the fix target when it was rewritten
+
+
+@dataclass(frozen=True)
+class DeclinedFix:
+    finding: Finding
+    reason: str
+
+
+@dataclass
+class RewriteResult:
+    text: str  # the final text (the original when nothing was applied)
+    applied: list[AppliedFix] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)  # findings on the final text
+    declined: list[DeclinedFix] = field(default_factory=list)
+    iterations: int = 0
+
+
+class RewriteError(Exception):
+    """The rewritten text failed a safety check; the caller discards every fix of the file."""
+
+
+def check_rewrite(original: str, rewritten: str, filename: str) -> None:
+    """Raise ``RewriteError`` unless ``rewritten`` is acceptable as a replacement for ``original``.
+
+    Today: it must compile.  This is the place for stronger guards (the AST outside the fixed
+    spans must be unchanged).
+    """
+    try:
+        compile(rewritten, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        raise RewriteError(f"the rewritten file does not compile ({exc}); no fix was applied") from None
+
+
+def span_text(lines: list[str], finding: Finding) -> str:
+    """The source text of a finding's fix target (its span when it has no fix)."""
+    span = finding.fix.target if finding.fix else finding.span
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.col : span.end_col]
+    parts = [
+        lines[span.line - 1][span.col :],
+        *lines[span.line : span.end_line - 1],
+        lines[span.end_line - 1][: span.end_col],
+    ]
+    return "".join(parts)
+
+
+def _identities(findings: Iterable[Finding], lines: list[str]) -> dict[Finding, tuple]:
+    """A name for each fix that survives edits elsewhere in the file (spans shift, text does not).
+
+    (code, kind, scope, target text, n-th such fix in the file) tells two identical
+    ``y.add_(1)`` in one function apart and stays put when another function is rewritten.
+    """
+    seen: Counter[tuple] = Counter()
+    identities = {}
+    for finding in findings:
+        assert finding.fix is not None
+        key = (finding.code, finding.fix.kind, finding.scope, span_text(lines, finding))
+        identities[finding] = (*key, seen[key])
+        seen[key] += 1
+    return identities
+
+
+def _choose_batch(candidates: list[Finding]) -> list[Finding]:
+    """Fixes of the first candidate's kind, at most one per scope, with non-overlapping targets."""
+    kind = candidates[0].fix.kind  # type: ignore[union-attr]
+    batch: list[Finding] = []
+    scopes: set[str] = set()
+    for finding in candidates:
+        fix = finding.fix
+        assert fix is not None
+        if fix.kind is not kind or finding.scope in scopes:
+            continue
+        if any(fix.target.overlaps(chosen.fix.target) for chosen in batch):  # type: ignore[union-attr]
+            continue
+        batch.append(finding)
+        scopes.add(finding.scope)
+    return batch
+
+
+def fix_text(
+    text: str,
+    find: FindFn,
+    *,
+    filename: str = "<unknown>",
+    excluded_scopes: frozenset[str] = frozenset(),
+    max_iterations: int = MAX_ITERATIONS,
+) -> RewriteResult:
+    """Apply every fix ``find`` asks for to ``text``, re-analysing after each round."""
+    findings = find(text)
+    result = RewriteResult(text=text, remaining=findings)
+    declined_ids: set[tuple] = set()
+    for iteration in range(max_iterations):
+        lines = split_lines(text)
+        fixable = sorted(
+            (f for f in findings if is_fixable(f) and f.scope not in excluded_scopes), key=lambda f: f.sort_key
+        )
+        identities = _identities(fixable, lines)
+        candidates = [f for f in fixable if identities[f] not in declined_ids]
+        if not candidates:
+            break
+        batch = _choose_batch(candidates)
+        new_text, applied, declined = _apply(text, batch)
+        if new_text == text:
+            declined += [(f, "the pass reported the fix as applied but changed nothing") for f in applied]
+            applied = []
+        for finding, reason in declined:
+            declined_ids.add(identities[finding])
+            result.declined.append(DeclinedFix(finding, reason))
+        result.applied.extend(AppliedFix(f, iteration, span_text(lines, f)) for f in applied)
+        result.iterations = iteration + 1
+        if new_text != text:
+            check_rewrite(text, new_text, filename)
+            text = new_text
+            findings = find(text)
+    result.text = text
+    result.remaining = findings
+    return result
+
+
+def _apply(text: str, batch: list[Finding]) -> tuple[str, list[Finding], list[tuple[Finding, str]]]:
+    """Run the pass for the batch's kind on ``text``: the new text, what it applied, what it declined."""
+    import libcst
+
+    import transforms
+
+    kind = batch[0].fix.kind  # type: ignore[union-attr]
+    rewrite_pass = transforms.get_pass(kind)
+    if rewrite_pass is None:
+        return text, [], [(f, f"no rewrite pass for fix kind '{kind.value}'") for f in batch]
+    by_fix = {f.fix: f for f in batch}
+    outcome = rewrite_pass.apply(libcst.parse_module(text), [f.fix for f in batch])  # type: ignore[misc]
+    declined = [(by_fix[fix], reason) for fix, reason in outcome.declined if fix in by_fix]
+    applied = [by_fix[fix] for fix in outcome.applied if fix in by_fix]
+    handled = {id(f) for f in applied} | {id(f) for f, _ in declined}
+    declined += [(f, "the pass neither applied nor declined this fix") for f in batch if id(f) not in handled]
+    return outcome.module.code, applied, declined

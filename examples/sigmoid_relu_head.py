@@ -1,0 +1,24 @@
+"""A classifier head built with nn.Sequential, with an in-place ReLU after a Sigmoid.
+
+`nn.Sigmoid` saves its output for backward and `nn.ReLU(inplace=True)` overwrites it, so backward
+fails with "... modified by an inplace operation ... which is output 0 of Sigmoid".  (The same
+in-place ReLU after a convolution or batch norm is fine: those save their inputs, not their output.)
+"""
+
+import torch
+from torch import nn
+
+
+def make_head(features: int, classes: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(features, 64),
+        nn.Sigmoid(),
+        nn.ReLU(inplace=True),
+        nn.Linear(64, classes),
+    )
+
+
+if __name__ == "__main__":
+    head = make_head(16, 3)
+    logits = head(torch.randn(8, 16))
+    nn.functional.cross_entropy(logits, torch.randint(0, 3, (8,))).backward()
