@@ -108,13 +108,14 @@ def _caller_visible(m: Mutation, state: State) -> bool:
 def _out_of_place(code: str, m: Mutation, state: State, interp: "Interpreter", judge: "Judge",
                   saves: frozenset[Save] = frozenset()) -> Plan:
     if m.name is None:
-        return None, "the written tensor has no name to rebind"
+        return _rename_temporary(m, state, interp)
     if m.through_data and m.target_node is not None and not (isinstance(m.target_node, ast.Attribute) and m.target_node.attr == "data"):
         return None, "the write goes through a `.data` alias"
     problem = _alias_problem(m, state, judge, allow=(m.result_bound_to,))
     if problem:
         return None, problem
-    params: dict[str, object] = {"name": m.name, "form": m.form.value}
+    read_later = m.name.startswith("self.") or judge.reads.read_after(m.name, m.stmt)
+    params: dict[str, object] = {"name": m.name, "form": m.form.value, "read_later": read_later}
     if m.form is Form.METHOD:
         info = interp.ctx.table.inplace_method(m.op)
         if info is None or info.out_of_place is None:
@@ -140,6 +141,25 @@ def _out_of_place(code: str, m: Mutation, state: State, interp: "Interpreter", j
     if m.through_data:
         params["through_data"] = True
     return Fix(FixKind.OUT_OF_PLACE, m.span, description, safety, params), None
+
+
+def _rename_temporary(m: Mutation, state: State, interp: "Interpreter") -> Plan:
+    """`s.sqrt().add_(eps)`: the written tensor is a fresh result nothing else names; use `add`."""
+    if m.form is not Form.METHOD or not isinstance(m.target_node, ast.Call):
+        return None, "the written tensor has no name to rebind"
+    if state.names_of(m.target.sids) or m.target.view is not View.NONE or m.target.alias is not Alias.NONE:
+        return None, "the written tensor is also reachable through another name"
+    if any(f.arg or f.param or f.buffer for _, f in state.storages(m.target)) or not m.target.sids:
+        return None, "the written tensor is not a fresh result"
+    info = interp.ctx.table.inplace_method(m.op)
+    if info is None or info.out_of_place is None:
+        return None, f"no out-of-place form of `{m.op}` is known"
+    return (
+        Fix(FixKind.OUT_OF_PLACE, m.span, f"use `{info.out_of_place}` instead of `{m.op}` on the temporary",
+            FixSafety.SAFE, {"name": None, "form": "method", "method": m.op, "replacement": info.out_of_place,
+                             "read_later": False}),
+        None,
+    )
 
 
 def _dtype_shape_safe(m: Mutation, state: State) -> bool:
