@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,30 +31,16 @@ class DecodeError(Exception):
         self.col = col
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def split_lines(text: str) -> list[str]:
     """Split on the line breaks Python's tokenizer knows (``\\r\\n``, ``\\r``, ``\\n``), keeping them.
 
     ``str.splitlines`` also splits on form feeds, ``\\x1c``, ``\\u2028`` and friends, which would
     put ``ast`` line numbers and ours out of step.
     """
-    lines: list[str] = []
-    start = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            lines.append(text[start : i + 1])
-            start = i + 1
-        elif c == "\r":
-            end = i + 2 if i + 1 < n and text[i + 1] == "\n" else i + 1
-            lines.append(text[start:end])
-            start = end
-            i = end - 1
-        i += 1
-    if start < n:
-        lines.append(text[start:])
-    return lines
+    return _LINE.findall(text)
 
 
 def content_hash(data: bytes) -> str:

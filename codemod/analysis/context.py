@@ -13,6 +13,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from codemod.analysis.liveness import Reads
 from codemod.analysis.names import ImportMap
 from codemod.analysis.optable import OpTable
 from codemod.analysis.values import Ref, Save, Storage, Tri
@@ -75,6 +76,7 @@ class ModuleContext:
         self._summaries: dict[str, Summary | None] = {}
         self._in_progress: set[str] = set()
         self._site_ids: dict[tuple, int] = {}
+        self._reads: dict[int, Reads] = {}
         self._global_refs: dict[str, Ref] = {}
         self.global_heap: dict[int, Storage] = {}  # storages of module-level constants
         # For each in-file function: may any tensor argument require grad, joined over the call
@@ -98,6 +100,13 @@ class ModuleContext:
                     self.parents[f"{stmt.name}.{name}"] = stmt.name
             elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 self.globals[stmt.targets[0].id] = stmt.value
+
+    def reads(self, node: ast.AST) -> "Reads":
+        """The index of one scope (reads, statement places, evidence), built once per scope."""
+        index = self._reads.get(id(node))
+        if index is None:
+            index = self._reads[id(node)] = Reads(node)
+        return index
 
     def span(self, node: ast.AST) -> Span:
         return self.source.span_of(node)

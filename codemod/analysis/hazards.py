@@ -42,15 +42,19 @@ if TYPE_CHECKING:
 class Judge:
     """Collects the findings of one scope (function or module body)."""
 
-    def __init__(self, ctx: "ModuleContext", scope: "Scope", policy: Policy, reads: Reads) -> None:
+    def __init__(self, ctx: "ModuleContext", scope: "Scope", policy: Policy) -> None:
         self.ctx = ctx
         self.scope = scope
         self.policy = policy
-        self.reads = reads
         self.findings: dict[tuple[str, object], Finding] = {}
         self.escaped: set[int] = set()  # storages reachable from outside (attributes, containers)
         self.module_uses: list[tuple[Mutation, str | None]] = []  # in-place module calls: (use, why unsafe)
         self.argument_dependent: set[tuple[str, object]] = set()  # keys of findings resting on arguments
+
+    @property
+    def reads(self) -> Reads:
+        """Where names are read in this scope: built only when a finding needs it for its fix."""
+        return self.ctx.reads(self.scope.node)
 
     # ------------------------------------------------------------------ the decision
     def on_mutation(self, m: Mutation, state: State, interp: "Interpreter") -> None:

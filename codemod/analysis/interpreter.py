@@ -14,11 +14,13 @@ The interpreter recognises in-place writes and hands each one to the judge
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 from codemod.analysis.context import ClassInfo, FunctionNode, ModuleContext, Summary
 from codemod.analysis.mutations import Form, Mutation
+from codemod.analysis.names import resolve_text
 from codemod.analysis.optable import PARAMS_TRIGGER, OpInfo
 from codemod.analysis.values import (
     UNKNOWN,
@@ -1318,28 +1320,33 @@ def _scalar_params(node: FunctionNode) -> set[str]:
 
 
 def _tensor_params(node: FunctionNode, params: list[str], ctx: ModuleContext) -> set[str]:
-    """Parameters the body treats as tensors: annotated `Tensor`, a tensor method called on them,
-    or passed to a torch function.  Without such evidence a parameter may just as well be a size."""
+    """Parameters the body treats as tensors: annotated `Tensor`, a tensor method called on them
+    (`x.sigmoid()`), or passed first to a torch function (`torch.exp(x)`, `F.relu(x)`).  Without such
+    evidence a parameter may just as well be a size.  Read off the source text: this runs for every
+    function the analysis enters, and a regex is much cheaper than a walk of the tree."""
     wanted = set(params)
     found = set()
     for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
         if a.arg in wanted and is_tensor_annotation(a.annotation):
             found.add(a.arg)
+    rest = wanted - found
+    if not rest:
+        return found
+    text = "".join(ctx.source.lines[node.lineno - 1 : node.end_lineno])
     table = ctx.table
-    for sub in ast.walk(node):
-        if not isinstance(sub, ast.Call):
-            continue
-        func = sub.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in wanted:
-            if table.inplace_method(func.attr) is not None or table.lookup(f"Tensor.{func.attr}") is not None:
-                found.add(func.value.id)
-        elif sub.args and ctx.imports.resolve(func) is not None:
-            name = ctx.imports.resolve(func) or ""
-            if name.startswith("torch.") and table.lookup(name) is not None:
-                found.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in wanted)
+    for name, method in _METHOD_CALL.findall(text):
+        if name in rest and (table.inplace_method(method) is not None or table.lookup(f"Tensor.{method}") is not None):
+            found.add(name)
+    for func, name in _FIRST_ARG_CALL.findall(text):
+        if name in rest:
+            qualname = resolve_text(ctx.imports, func)
+            if qualname is not None and qualname.startswith("torch.") and table.lookup(qualname) is not None:
+                found.add(name)
     return found
 
 
+_METHOD_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
+_FIRST_ARG_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
 
 _BIN_OPS = {
     ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__", ast.FloorDiv: "__floordiv__",

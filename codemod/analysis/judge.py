@@ -22,7 +22,6 @@ from typing import Iterator
 from codemod.analysis.context import ModuleContext
 from codemod.analysis.hazards import Judge
 from codemod.analysis.interpreter import Interpreter, Scope, make_scope
-from codemod.analysis.liveness import Reads
 from codemod.analysis.optable import load as load_optable
 from codemod.findings import Finding, FixKind, Span
 from codemod.rules import Policy
@@ -38,12 +37,14 @@ def judge_module(tree: ast.Module, source: SourceFile, *, policy: Policy) -> lis
     if not _PREFILTER.search(source.text):
         return []
     scopes = list(_scopes(tree))
-    marked = {id(node) for qualname, node, cls in scopes if _has_candidates(node)}
+    texts = {id(node): _scope_text(source, node) for _, node, _ in scopes}
+    # A regex over each scope's own lines is cheap; only scopes it matches are walked.
+    marked = {id(node) for _, node, _ in scopes if _PREFILTER.search(texts[id(node)]) and _has_candidates(node)}
     if not marked:
         return []
     ctx = ModuleContext(tree, source, load_optable())
-    interesting = _interesting(ctx, scopes, marked)
-    contexts = _grad_contexts(ctx, scopes)
+    interesting = _interesting(ctx, scopes, marked, texts)
+    contexts = _grad_contexts(scopes, texts)
     judges: list[Judge] = []
     for qualname, node, cls in scopes:
         if id(node) not in interesting:
@@ -52,7 +53,7 @@ def judge_module(tree: ast.Module, source: SourceFile, *, policy: Policy) -> lis
         if not scope.grad_context and id(node) in contexts:
             scope.grad_context = True
             scope.inherited_context = not contexts[id(node)]
-        judge = Judge(ctx, scope, policy, Reads(node))
+        judge = Judge(ctx, scope, policy)
         interp = Interpreter(ctx, scope, judge)
         interp.run(interp.initial_state())
         judges.append(judge)
@@ -110,6 +111,14 @@ def _local_nodes(scope: ast.AST) -> Iterator[ast.AST]:
 
 
 def _has_candidates(scope: ast.AST) -> bool:
+    """Does the scope contain in-place syntax that could write a tensor?
+
+    ``x += 1`` and ``d[k] = v`` are everywhere in ordinary Python; a write to a local name counts only
+    if that name is not obviously a plain Python value (bound only from literals, comprehensions or
+    builtins such as ``len``/``dict``/``range``).  Writes to attributes and ``*_()`` calls always count.
+    """
+    weak: set[str] = set()
+    plain: dict[str, bool] = {}
     for node in _local_nodes(scope):
         if isinstance(node, ast.Call):
             func = node.func
@@ -120,72 +129,121 @@ def _has_candidates(scope: ast.AST) -> bool:
             if any(k.arg in ("inplace", "out") for k in node.keywords):
                 return True
         elif isinstance(node, ast.AugAssign):
-            if not isinstance(node.op, _AUG_NOT_INPLACE):
+            if isinstance(node.op, _AUG_NOT_INPLACE):
+                continue
+            if not isinstance(node.target, ast.Name):
                 return True
+            weak.add(node.target.id)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Subscript) for t in targets):
-                return True
+            for target in targets:
+                if isinstance(target, ast.Subscript):
+                    base = target.value
+                    if not isinstance(base, ast.Name):
+                        return True
+                    weak.add(base.id)
+                elif isinstance(target, ast.Name) and node.value is not None:
+                    plain[target.id] = plain.get(target.id, True) and _plain_value(node.value)
+                elif isinstance(target, (ast.Tuple, ast.List)):
+                    for elt in ast.walk(target):
+                        if isinstance(elt, ast.Name):
+                            plain[elt.id] = False
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension, ast.withitem)):
+            bound = node.target if not isinstance(node, ast.withitem) else node.optional_vars
+            for elt in ast.walk(bound) if bound is not None else ():
+                if isinstance(elt, ast.Name):
+                    plain[elt.id] = False
+        elif isinstance(node, ast.NamedExpr):
+            plain[node.target.id] = False
+    return any(not plain.get(name, False) for name in weak)
+
+
+_PLAIN_BUILTINS = frozenset(
+    {"len", "int", "float", "str", "bool", "list", "dict", "set", "tuple", "range", "sum", "min", "max", "abs", "round",
+     "sorted", "enumerate", "zip", "defaultdict", "OrderedDict", "Counter", "deque", "frozenset", "bytes", "bytearray"}
+)
+
+
+def _plain_value(value: ast.expr) -> bool:
+    """An expression that never evaluates to a tensor."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp, ast.JoinedStr)):
+        return True
+    if isinstance(value, ast.Tuple):
+        return all(_plain_value(e) for e in value.elts)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        return value.func.id in _PLAIN_BUILTINS
+    if isinstance(value, ast.UnaryOp):
+        return _plain_value(value.operand)
     return False
 
 
-def _interesting(ctx: ModuleContext, scopes: list[tuple[str, ast.AST, str | None]], marked: set[int]) -> set[int]:
+def _interesting(ctx: ModuleContext, scopes: list[tuple[str, ast.AST, str | None]], marked: set[int],
+                 texts: dict[int, str]) -> set[int]:
     """Scopes with in-place syntax, plus those that reach a write through a module or a helper."""
     interesting = set(marked)
-    inplace_classes = {cls for qualname, node, cls in scopes if cls and id(node) in marked}
+    inplace_classes = {cls for _, node, cls in scopes if cls and id(node) in marked}
     module_level_inplace = id(ctx.tree) in marked
-    mutating_helpers = {q for q, node, cls in scopes if id(node) in marked and cls is None and "<locals>" not in q and q != "<module>"}
+    helpers = {q for q, node, cls in scopes if id(node) in marked and cls is None and "<locals>" not in q and q != "<module>"}
+    helper_call = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, sorted(helpers))) + r")\s*\(") if helpers else None
     for qualname, node, cls in scopes:
         if id(node) in interesting:
             continue
-        if cls is not None and cls in inplace_classes:
+        if (cls is not None and cls in inplace_classes) or (module_level_inplace and qualname != "<module>"):
             interesting.add(id(node))
-            continue
-        if module_level_inplace and qualname != "<module>":
+        elif helper_call is not None and helper_call.search(texts[id(node)]):
             interesting.add(id(node))
-            continue
-        for sub in _local_nodes(node):
-            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in mutating_helpers:
-                interesting.add(id(node))
-                break
     return interesting
 
 
-def _grad_contexts(ctx: ModuleContext, scopes: list[tuple[str, ast.AST, str | None]]) -> dict[int, bool]:
+_CALLED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+_SELF_CALLED = re.compile(r"\bself\.([A-Za-z_]\w*)\s*\(")
+_BACKWARD = re.compile(r"\.backward\s*\(|autograd\.(?:grad|backward)\s*\(")
+
+
+def _scope_text(source: SourceFile, node: ast.AST) -> str:
+    """The source lines of a scope (for the module: its top-level statements that are not defs)."""
+    lines = source.lines
+    if isinstance(node, ast.Module):
+        parts = [
+            "".join(lines[stmt.lineno - 1 : stmt.end_lineno])
+            for stmt in node.body
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
+        return "".join(parts)
+    return "".join(lines[node.lineno - 1 : node.end_lineno])  # type: ignore[attr-defined]
+
+
+def _grad_contexts(scopes: list[tuple[str, ast.AST, str | None]], texts: dict[int, str]) -> dict[int, bool]:
     """Scopes that run under autograd as far as this file shows: node id -> is it a seed.
 
     Seeds: a module's ``forward`` and any scope that calls ``backward()`` / ``torch.autograd.grad``.
     Then every in-file function or method they call (by name or as ``self.method``), transitively.
+    Calls are found in the scope's text: a superset is fine, this only widens where *possible*
+    findings are reported.
     """
-    calls: dict[int, set[str]] = {}
-    seeds: list[int] = []
     nodes_by_name: dict[str, ast.AST] = {}
     for qualname, node, cls in scopes:
         key = f"{cls}.{node.name}" if cls and isinstance(node, _SCOPE_NODES) else qualname
         nodes_by_name[key] = node
-        callees: set[str] = set()
-        is_seed = isinstance(node, _SCOPE_NODES) and cls is not None and node.name == "forward"
-        for sub in _local_nodes(node):
-            if not isinstance(sub, ast.Call):
-                continue
-            func = sub.func
-            if isinstance(func, ast.Name):
-                callees.add(func.id)
-            elif isinstance(func, ast.Attribute):
-                if func.attr == "backward" or ctx.imports.resolve(func) in ("torch.autograd.grad", "torch.autograd.backward"):
-                    is_seed = True
-                if cls and isinstance(func.value, ast.Name) and func.value.id == "self":
-                    callees.add(f"{cls}.{func.attr}")
+    reached: dict[int, bool] = {}
+    calls: dict[int, set[str]] = {}
+    for qualname, node, cls in scopes:
+        text = texts[id(node)]
+        callees = {name for name in _CALLED.findall(text) if name in nodes_by_name}
+        if cls:
+            callees |= {f"{cls}.{m}" for m in _SELF_CALLED.findall(text) if f"{cls}.{m}" in nodes_by_name}
         calls[id(node)] = callees
-        if is_seed:
-            seeds.append(id(node))
-    reached = dict.fromkeys(seeds, True)
-    pending = list(seeds)
+        is_forward = isinstance(node, _SCOPE_NODES) and cls is not None and node.name == "forward"
+        if is_forward or _BACKWARD.search(text):
+            reached[id(node)] = True
+    pending = list(reached)
     while pending:
         current = pending.pop()
         for name in calls.get(current, ()):
-            target = nodes_by_name.get(name)
-            if target is not None and id(target) not in reached:
+            target = nodes_by_name[name]
+            if id(target) not in reached:
                 reached[id(target)] = False
                 pending.append(id(target))
     return reached

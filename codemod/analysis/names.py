@@ -45,7 +45,7 @@ class ImportMap:
     @classmethod
     def from_module(cls, tree: ast.Module) -> "ImportMap":
         imports = cls()
-        imports.add_all(n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)))
+        imports.add_all(n for n in statements(tree) if isinstance(n, (ast.Import, ast.ImportFrom)))
         return imports
 
     def add_all(self, nodes: Iterable[ast.stmt]) -> None:
@@ -81,6 +81,15 @@ class ImportMap:
         return canonical(".".join(reversed(parts)))
 
 
+def resolve_text(imports: ImportMap, text: str) -> str | None:
+    """``resolve`` for a dotted name given as text ("F.relu")."""
+    root, _, rest = text.partition(".")
+    base = imports.aliases.get(root)
+    if base is None:
+        return None
+    return canonical(f"{base}.{rest}" if rest else base)
+
+
 def dotted(node: ast.expr) -> str | None:
     """``self.fc.weight`` -> "self.fc.weight"; None for anything but a Name/Attribute chain."""
     parts: list[str] = []
@@ -91,3 +100,19 @@ def dotted(node: ast.expr) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
+
+
+def statements(tree: ast.AST) -> Iterable[ast.stmt]:
+    """Every statement, nested ones included, without visiting expressions (imports are statements)."""
+    pending: list[ast.stmt] = list(getattr(tree, "body", []))
+    while pending:
+        stmt = pending.pop()
+        yield stmt
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(stmt, field, None)
+            if block:
+                pending.extend(block)
+        for handler in getattr(stmt, "handlers", ()):
+            pending.extend(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            pending.extend(case.body)
