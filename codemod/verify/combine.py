@@ -1,0 +1,54 @@
+"""Letting whole-program scenario results overrule per-target verdicts.
+
+Each target is judged in isolation, on recorded inputs.  A scenario runs the whole program, and can
+see what isolation cannot (state that flows between calls, a call the recording missed).  Two rules:
+
+* the rewritten scenario **raised**: the unit where it failed (the innermost frame in a changed
+  file) is rejected; if that unit is not a target, no target the scenario reached may pass;
+* the scenario's results **differ** while no target anywhere was repaired (a repair is expected to
+  change results): every verified target the scenario reached is rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from codemod.verify.verdicts import Mismatch, TargetVerdict, Verdict
+
+
+def apply_scenarios(verdicts: list[TargetVerdict], scenarios: Iterable[dict[str, Any]]) -> list[TargetVerdict]:
+    """``verdicts`` (with resolved paths) after the scenario rules."""
+    result = list(verdicts)
+    any_repaired = any(v.verdict is Verdict.REPAIRED for v in result)
+    for scenario in scenarios:
+        reached = {(Path(p), unit) for p, unit in scenario.get("reached", ())}
+        mismatches = tuple(Mismatch.from_json(m) for m in scenario.get("mismatches", ()))
+        status = scenario["status"]
+        if status == "rewrite-raised":
+            blamed = tuple(scenario["blamed"]) if scenario.get("blamed") else None
+            blamed_key = (Path(blamed[0]), blamed[1]) if blamed else None
+            is_target = any((v.path, v.qualname) == blamed_key for v in result)
+            for i, v in enumerate(result):
+                hit = (v.path, v.qualname) == blamed_key if is_target else (v.path, v.qualname) in reached
+                if hit and v.verdict is not Verdict.REJECTED:
+                    result[i] = replace(
+                        v,
+                        verdict=Verdict.REJECTED,
+                        detail=f"scenario {scenario['name']}: {scenario['detail']}",
+                        how=f"scenario {scenario['name']}",
+                    )
+        elif status == "differ" and not any_repaired:
+            for i, v in enumerate(result):
+                if v.verdict is Verdict.VERIFIED and (v.path, v.qualname) in reached:
+                    result[i] = replace(
+                        v,
+                        verdict=Verdict.REJECTED,
+                        detail=f"scenario {scenario['name']} gives different results ({scenario['detail']}), "
+                        "although this function alone computes the same",
+                        how=f"scenario {scenario['name']}",
+                        mismatches=mismatches,
+                    )
+    return result

@@ -1,0 +1,6 @@
+"""The verification worker: the only part of gradsafe that imports torch and runs user code.
+
+It runs in a subprocess (``python -m codemod.verify.worker``) that the parent starts, feeds jobs
+and kills when it hangs or crashes (``codemod.verify.supervisor``).  Nothing here is imported by the
+parent process.
+"""
