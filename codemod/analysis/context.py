@@ -108,6 +108,15 @@ class ModuleContext:
             index = self._reads[id(node)] = Reads(node)
         return index
 
+    def text(self, span: Span) -> str:
+        """The source text of a span (one line or several)."""
+        lines = self.source.lines[span.line - 1 : span.end_line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            return lines[0][span.col : span.end_col]
+        return lines[0][span.col :] + "".join(lines[1:-1]) + lines[-1][: span.end_col]
+
     def span(self, node: ast.AST) -> Span:
         return self.source.span_of(node)
 

@@ -195,12 +195,16 @@ class Judge:
             assert save is not None
             where = f"`{save.op}` on line {save.span.line}" + (f" (in `{save.via}()`)" if save.via else "")
             role = "its result" if save.role == "output" else "an input"
-            if code == "GS401":
-                return (f"{what} writes through `.data` into {name}, which {where} saved for backward ({role}); "
-                        "gradients will be silently wrong", related)
-            if code == "GS402":
-                return (f"{what} writes through a `.detach()` alias into a tensor that {where} saved for backward "
-                        f"({role}); backward will fail", related)
+            if code in ("GS401", "GS402"):
+                bases = [n for n in state.names_of(m.target.sids) if n != m.name and state.env[n].alias is Alias.NONE]
+                if not bases and m.name and m.target.alias is Alias.NONE:
+                    bases = [m.name]  # `y.data.clamp_()`: the written name is the tensor itself
+                into = f"`{bases[0]}`" if bases else "a tensor"
+                via = "`.data`" if code == "GS401" else "a `.detach()` alias"
+                if m.name and bases and bases[0] != m.name:
+                    via += f" (`{m.name}`)"
+                consequence = "gradients will be silently wrong" if code == "GS401" else "backward will fail"
+                return f"{what} writes through {via} into {into}, which {where} saved for backward ({role}); {consequence}", related
             if code == "GS502":
                 assert m.helper_span is not None
                 related.append(Related(m.helper_span, f"`{m.helper}()` writes its argument in place here"))

@@ -504,7 +504,7 @@ class Interpreter:
             return UNKNOWN  # a module or class from an import
         base = self.eval(node.value, state)
         if node.attr == "data" and base.is_tensorish:
-            return base.with_(alias=Alias.DATA, grad=Tri.NO, producer=None)
+            return base.with_(alias=Alias.DATA, grad=Tri.NO, producer=Producer(".data", self.ctx.span(node)))
         if node.attr == "grad" and base.is_tensorish:
             sid = self.ctx.site_id(("grad", key or id(node)))
             state.heap.setdefault(sid, Storage(label=f"`{ast.unparse(node)}`"))

@@ -383,7 +383,8 @@ def _copy_alias(code: str, m: Mutation, state: State, judge: "Judge") -> Plan:
         return None, "no automatic rewrite for this form"
     if producer is None or producer.op not in (".data", "detach()"):
         return None, "the alias is not made in this function"
-    return Fix(FixKind.CLONE, producer.span, f"copy the alias: `{_producer_text(producer.op)}.clone()`",
+    alias_text = judge.ctx.text(producer.span)
+    return Fix(FixKind.CLONE, producer.span, f"make the alias a real copy: `{alias_text}.clone()`",
                FixSafety.NEEDS_VERIFICATION, {"mode": "expression"}), None
 
 
@@ -402,9 +403,5 @@ def _out_of_place_data(m: Mutation, state: State, judge: "Judge") -> Plan:
                                            "replacement": info.out_of_place, "through_data": True}),
         None,
     )
-
-
-def _producer_text(op: str) -> str:
-    return "x.data" if op == ".data" else "x.detach()"
 
 
