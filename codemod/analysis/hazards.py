@@ -197,7 +197,8 @@ class Judge:
             role = "its result" if save.role == "output" else "an input"
             if code in ("GS401", "GS402"):
                 bases = [n for n in state.names_of(m.target.sids) if n != m.name and state.env[n].alias is Alias.NONE]
-                if not bases and m.name and m.target.alias is Alias.NONE:
+                direct = isinstance(m.target_node, ast.Attribute) and m.target_node.attr in ("data", "detach")
+                if not bases and m.name and (direct or m.target.alias is Alias.NONE):
                     bases = [m.name]  # `y.data.clamp_()`: the written name is the tensor itself
                 into = f"`{bases[0]}`" if bases else "a tensor"
                 via = "`.data`" if code == "GS401" else "a `.detach()` alias"
