@@ -1,19 +1,23 @@
-"""The ``gradsafe`` command line: check, diff, fix, rules, explain.
+"""The ``gradsafe`` command line: check, diff, fix, merge-reports, rules, explain.
 
 Conventions are ruff's and black's: exit 0 when clean, 1 when there are findings (``check``),
 changes (``diff``) or findings left (``fix``), 2 when a file could not be processed or the command
 line or configuration is wrong.  A user mistake is one ``gradsafe: error: ...`` line, never a
 traceback.  ``-`` as the path reads standard input and writes the result to standard output.
 
-Only what a command needs is imported: ``check`` never loads LibCST or torch.
+Standard error carries only messages (and, on a terminal, a progress bar for slow runs), so CI
+logs hold nothing else.  Only what a command needs is imported: ``check`` never loads torch, nor
+LibCST unless its report format shows fixes (SARIF).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, BinaryIO, Callable, Optional, Sequence, TextIO
+from typing import Annotated, BinaryIO, Callable, Iterator, Optional, Sequence, TextIO
 
 import typer
 
@@ -24,9 +28,20 @@ from codemod.errors import FileError
 from codemod.paths import STDIN, display_path
 from codemod.patterns import PathPatterns
 from codemod.pipeline import FileResult, process_paths, process_source
+from codemod.progress import ProgressReporter
 from codemod.reading import decode
-from codemod.report import Command, RenderOptions, Report, get_formatter, sort_results
+from codemod.report import (
+    FORMATTERS,
+    Command,
+    RenderOptions,
+    Report,
+    get_formatter,
+    output_format,
+    sort_results,
+    write_json,
+)
 from codemod.rules import IO_ERROR, Policy, all_rules, get_rule
+from codemod.sharding import Shard, ShardError
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -132,6 +147,17 @@ StdinFilenameOpt = Annotated[
         show_default=False,
     ),
 ]
+ShardOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Process only shard K of N: the files split deterministically by path, for a CI matrix. "
+        "Combine the shards' json or sarif reports with `gradsafe merge-reports`.",
+        rich_help_panel="File selection",
+        show_default=False,
+    ),
+]
 ConfigOpt = Annotated[
     Optional[Path],
     typer.Option(
@@ -146,8 +172,54 @@ ConfigOpt = Annotated[
 IsolatedOpt = Annotated[
     bool, typer.Option("--isolated", help="Ignore all configuration files.", rich_help_panel="Configuration")
 ]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help="Report format: " + "; ".join(f"`{name}`: {spec.description}" for name, spec in FORMATTERS.items()) + ".",
+        rich_help_panel="Output",
+    ),
+]
+OutputOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the report to this file instead of the terminal.",
+        rich_help_panel="Output",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+StatisticsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--statistics",
+        help="Show the number of findings per rule instead of each finding (text format).",
+        rich_help_panel="Output",
+    ),
+]
+ShowFixesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--show-fixes",
+        help="Under each finding, show the fix it gets or why it gets none; list the findings fixed (text format).",
+        rich_help_panel="Output",
+    ),
+]
+ExitZeroOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exit-zero", help="Exit 0 even when there are findings (errors still exit 2).", rich_help_panel="Output"
+    ),
+]
 QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print findings and errors only, no summary.", rich_help_panel="Output")
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print findings and errors only: no summary, no progress bar.", rich_help_panel="Output"
+    ),
 ]
 VerboseOpt = Annotated[
     bool,
@@ -160,7 +232,7 @@ VerboseOpt = Annotated[
 ]
 
 EXIT_CODES = (
-    "Exit status: 0 clean, 1 {one}, 2 a file could not be processed or the command line or configuration is wrong."
+    "**Exit status**: 0 clean, 1 {one}, 2 a file could not be processed or the command line or configuration is wrong."
 )
 
 
@@ -179,47 +251,101 @@ def _use_color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+@contextlib.contextmanager
+def _report_stream(output: Path | None, default: TextIO) -> Iterator[TextIO]:
+    """Where a report goes: ``--output FILE`` (UTF-8, ``\\n`` line ends on every platform) or ``default``."""
+    if output is None:
+        yield default
+        return
+    try:
+        handle = output.open("w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    with handle:
+        yield handle
+
+
+def _check_output_options(name: str, *, statistics: bool, show_fixes: bool) -> None:
+    """Raise ``UsageError`` unless ``--format name`` and the report options go together."""
+    try:
+        output_format(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for flag, given in (("--statistics", statistics), ("--show-fixes", show_fixes)):
+        if given and name != "text":
+            raise UsageError(f"{flag} applies to the text format only")
+    if statistics and show_fixes:
+        raise UsageError("--statistics replaces the list of findings that --show-fixes annotates: use one of them")
+
+
+def exit_status(report: Report, *, exit_zero: bool = False) -> int:
+    """2 when a file could not be processed; else 1 for findings (``check``, ``fix``) or changes (``diff``)."""
+    if report.errors():
+        return EXIT_ERROR
+    flagged = report.files_changed if report.command is Command.DIFF else report.finding_count
+    return EXIT_FINDINGS if flagged and not exit_zero else EXIT_CLEAN
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The options of one check / diff / fix command line, exactly as given (one field per option)."""
+
+    paths: list[str]
+    select: list[str] | None
+    extend_select: list[str] | None
+    ignore: list[str] | None
+    policy: Policy | None
+    exclude: list[str] | None
+    extend_exclude: list[str] | None
+    force_exclude: bool
+    stdin_filename: str | None
+    shard: str | None
+    config: Path | None
+    isolated: bool
+    output_format: str
+    output: Path | None
+    statistics: bool
+    show_fixes: bool
+    quiet: bool
+    verbose: bool
+    exit_zero: bool = False
+
+
 class Run:
     """One invocation of check / diff / fix: settings, the files, and their results."""
 
-    def __init__(
-        self,
-        command: Command,
-        paths: list[str],
-        *,
-        select: list[str] | None,
-        extend_select: list[str] | None,
-        ignore: list[str] | None,
-        policy: Policy | None,
-        exclude: list[str] | None,
-        extend_exclude: list[str] | None,
-        force_exclude: bool,
-        stdin_filename: str | None,
-        config: Path | None,
-        isolated: bool,
-        verbose: bool,
-    ) -> None:
+    def __init__(self, command: Command, options: Invocation) -> None:
         self.command = command
-        self.verbose = verbose
+        self.options = options
+        paths = options.paths
         self.stdin = STDIN in paths
         if self.stdin and len(paths) > 1:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
-        if stdin_filename is not None and not self.stdin:
+        if options.stdin_filename is not None and not self.stdin:
             raise UsageError("--stdin-filename is only used when the path is '-'")
-        self.stdin_filename = stdin_filename
+        try:
+            self.shard = Shard.parse(options.shard) if options.shard is not None else None
+        except ShardError as exc:
+            raise UsageError(str(exc)) from None
+        if self.shard is not None and self.stdin:
+            raise UsageError("--shard splits files; it cannot be used with '-' (standard input)")
+        _check_output_options(options.output_format, statistics=options.statistics, show_fixes=options.show_fixes)
+        self.stdin_filename = options.stdin_filename
         self.paths = [Path(p) for p in paths if p != STDIN]
         overrides = Overrides(
-            select=_split(select),
-            extend_select=_split(extend_select) or (),
-            ignore=_split(ignore) or (),
-            exclude=_split(exclude),
-            extend_exclude=_split(extend_exclude) or (),
-            policy=policy.value if policy else None,
-            force_exclude=force_exclude,
+            select=_split(options.select),
+            extend_select=_split(options.extend_select) or (),
+            ignore=_split(options.ignore) or (),
+            exclude=_split(options.exclude),
+            extend_exclude=_split(options.extend_exclude) or (),
+            policy=options.policy.value if options.policy else None,
+            force_exclude=options.force_exclude,
         )
-        config_paths = [Path(stdin_filename)] if stdin_filename else self.paths
-        self.settings: Settings = load_settings(config_paths, overrides, config_file=config, isolated=isolated)
-        if verbose:
+        config_paths = [Path(self.stdin_filename)] if self.stdin_filename else self.paths
+        self.settings: Settings = load_settings(
+            config_paths, overrides, config_file=options.config, isolated=options.isolated
+        )
+        if options.verbose:
             where = display_path(self.settings.config_path) if self.settings.config_path else "none (defaults)"
             typer.echo(f"gradsafe: configuration: {where}", err=True)
         self.filters = Filters(
@@ -232,11 +358,31 @@ class Run:
     def fixing(self) -> bool:
         return self.command is not Command.CHECK
 
+    @property
+    def previewing(self) -> bool:
+        """``check`` computes (without applying) the fixes when its report format shows them."""
+        return self.command is Command.CHECK and output_format(self.options.output_format).shows_fixes
+
+    def collect(self) -> list[FileResult]:
+        """The results of the paths, or of standard input."""
+        if self.stdin:
+            return [self.stdin_result(sys.stdin.buffer.read())]
+        return self.results()
+
     def results(self) -> list[FileResult]:
         """Every file's result (and every path that failed discovery), sorted by path."""
         found = discover(self.paths, self.filters)
-        results = list(process_paths(found.files, self.settings, fix=self.fixing))
-        results += [FileResult(error.path, errors=[error]) for error in found.errors]
+        files, errors = found.files, found.errors
+        if self.shard is not None:
+            files = [item for item in files if self.shard.owns(item.display)]
+            errors = [error for error in errors if self.shard.owns(error.path)]
+            if self.options.verbose:
+                typer.echo(f"gradsafe: shard {self.shard}: {len(files)} of {len(found.files)} files", err=True)
+        stage = "fixing" if self.fixing else "checking"
+        with ProgressReporter(sys.stderr, enabled=not self.options.quiet) as progress:
+            processed = process_paths(files, self.settings, fix=self.fixing, preview=self.previewing)
+            results = list(progress.track(processed, stage, total=len(files)))
+        results += [FileResult(error.path, errors=[error]) for error in errors]
         return sort_results(results)
 
     def stdin_result(self, raw: bytes) -> FileResult:
@@ -247,11 +393,22 @@ class Run:
         source = decode(raw, Path(name), display)
         if isinstance(source, FileError):
             return FileResult(display, errors=[source])
-        return process_source(source, self.settings, fix=self.fixing)
+        return process_source(source, self.settings, fix=self.fixing, preview=self.previewing)
 
-    def report(self, results: list[FileResult], stream: TextIO, *, quiet: bool, output_format: str = "text") -> None:
-        options = RenderOptions(color=_use_color(stream), quiet=quiet, verbose=self.verbose)
-        get_formatter(output_format)(Report(self.command, results), stream, options)
+    def report(self, results: list[FileResult], default_stream: TextIO) -> int:
+        """Print the report (to ``--output`` or ``default_stream``) and return the exit status."""
+        report = Report(self.command, results)
+        given = self.options
+        with _report_stream(given.output, default_stream) as stream:
+            options = RenderOptions(
+                color=_use_color(stream),
+                quiet=given.quiet,
+                verbose=given.verbose,
+                statistics=given.statistics,
+                show_fixes=given.show_fixes,
+            )
+            get_formatter(given.output_format)(report, stream, options)
+        return exit_status(report, exit_zero=given.exit_zero)
 
 
 def _guarded(body: Callable[[], int]) -> int:
@@ -270,10 +427,16 @@ def _binary_stdout() -> BinaryIO:
     return sys.stdout.buffer
 
 
+# Each command starts with `Invocation(**locals())`: at that point its locals are exactly its
+# parameters, which are exactly Invocation's fields, so no option can be forgotten on the way.
+
+
 @app.command(
     epilog="**Examples**\n\n"
     "* `gradsafe check src/`: report hazards under src/\n"
     "* `gradsafe check --select GS1 --format json model.py`: only GS1xx, as JSON\n"
+    "* `gradsafe check --format sarif -o gradsafe.sarif .`: for code scanning, with the fixes\n"
+    "* `gradsafe check --shard 2/4 --format json -o shard2.json .`: one job of a CI matrix\n"
     "* `cat model.py | gradsafe check - --stdin-filename model.py`: check an editor buffer\n\n"
     + EXIT_CODES.format(one="findings"),
 )
@@ -287,72 +450,23 @@ def check(
     extend_exclude: ExtendExcludeOpt = None,
     force_exclude: ForceExcludeOpt = False,
     stdin_filename: StdinFilenameOpt = None,
+    shard: ShardOpt = None,
     config: ConfigOpt = None,
     isolated: IsolatedOpt = False,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            metavar="text|json",
-            help="Output format: `text` or `json` (schema: docs/json-output.md).",
-            rich_help_panel="Output",
-        ),
-    ] = "text",
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the report to this file instead of standard output.",
-            rich_help_panel="Output",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
-    exit_zero: Annotated[
-        bool,
-        typer.Option(
-            "--exit-zero", help="Exit 0 even when there are findings (errors still exit 2).", rich_help_panel="Output"
-        ),
-    ] = False,
+    output_format: FormatOpt = "text",
+    output: OutputOpt = None,
+    statistics: StatisticsOpt = False,
+    show_fixes: ShowFixesOpt = False,
+    exit_zero: ExitZeroOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Report in-place mutations that break autograd. Writes nothing."""
+    options = Invocation(**locals())
 
     def body() -> int:
-        try:
-            get_formatter(output_format)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        run = Run(
-            Command.CHECK,
-            paths,
-            select=select,
-            extend_select=extend_select,
-            ignore=ignore,
-            policy=policy,
-            exclude=exclude,
-            extend_exclude=extend_exclude,
-            force_exclude=force_exclude,
-            stdin_filename=stdin_filename,
-            config=config,
-            isolated=isolated,
-            verbose=verbose,
-        )
-        results = [run.stdin_result(sys.stdin.buffer.read())] if run.stdin else run.results()
-        if output is None:
-            run.report(results, sys.stdout, quiet=quiet, output_format=output_format)
-        else:
-            try:
-                with output.open("w", encoding="utf-8") as stream:
-                    run.report(results, stream, quiet=quiet, output_format=output_format)
-            except OSError as exc:
-                raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-        if any(r.errors for r in results):
-            return EXIT_ERROR
-        return EXIT_FINDINGS if any(r.findings for r in results) and not exit_zero else EXIT_CLEAN
+        run = Run(Command.CHECK, options)
+        return run.report(run.collect(), sys.stdout)
 
     raise typer.Exit(_guarded(body))
 
@@ -360,6 +474,7 @@ def check(
 @app.command(
     epilog="**Examples**\n\n"
     "* `gradsafe diff src/ > fixes.patch`: review the fixes, then `git apply fixes.patch`\n"
+    "* `gradsafe diff --format json -o report.json src/ > fixes.patch`: the patch and a JSON report\n"
     "* `gradsafe diff - --stdin-filename model.py < model.py`: diff an editor buffer\n\n"
     + EXIT_CODES.format(one="there are changes"),
 )
@@ -373,45 +488,34 @@ def diff(
     extend_exclude: ExtendExcludeOpt = None,
     force_exclude: ForceExcludeOpt = False,
     stdin_filename: StdinFilenameOpt = None,
+    shard: ShardOpt = None,
     config: ConfigOpt = None,
     isolated: IsolatedOpt = False,
+    output_format: FormatOpt = "text",
+    output: OutputOpt = None,
+    statistics: StatisticsOpt = False,
+    show_fixes: ShowFixesOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Print the fixes as a unified diff (paths relative to the current directory). Writes nothing.
 
-    The patch goes to standard output and applies with `git apply` or `patch -p1`; the summary and
-    errors go to standard error.
+    The patch goes to standard output and applies with `git apply` or `patch -p1`; the report
+    (summary and errors) goes to standard error, or to `--output FILE`.
     """
+    options = Invocation(**locals())
 
     def body() -> int:
         from codemod.diffing import diff_edit
 
-        run = Run(
-            Command.DIFF,
-            paths,
-            select=select,
-            extend_select=extend_select,
-            ignore=ignore,
-            policy=policy,
-            exclude=exclude,
-            extend_exclude=extend_exclude,
-            force_exclude=force_exclude,
-            stdin_filename=stdin_filename,
-            config=config,
-            isolated=isolated,
-            verbose=verbose,
-        )
-        results = [run.stdin_result(sys.stdin.buffer.read())] if run.stdin else run.results()
+        run = Run(Command.DIFF, options)
+        results = run.collect()
         out = _binary_stdout()
         for result in results:
             if result.edit is not None:
                 out.write(diff_edit(result.edit))
         out.flush()
-        run.report(results, sys.stderr, quiet=quiet)
-        if any(r.errors for r in results):
-            return EXIT_ERROR
-        return EXIT_FINDINGS if any(r.edit for r in results) else EXIT_CLEAN
+        return run.report(results, sys.stderr)
 
     raise typer.Exit(_guarded(body))
 
@@ -419,6 +523,7 @@ def diff(
 @app.command(
     epilog="**Examples**\n\n"
     "* `gradsafe fix src/`: rewrite the files in place\n"
+    "* `gradsafe fix --show-fixes src/`: and list what was fixed\n"
     "* `gradsafe fix - --stdin-filename model.py < model.py`: fixed code on standard output\n\n"
     + EXIT_CODES.format(one="findings remain that have no fix"),
 )
@@ -432,49 +537,37 @@ def fix(
     extend_exclude: ExtendExcludeOpt = None,
     force_exclude: ForceExcludeOpt = False,
     stdin_filename: StdinFilenameOpt = None,
+    shard: ShardOpt = None,
     config: ConfigOpt = None,
     isolated: IsolatedOpt = False,
+    output_format: FormatOpt = "text",
+    output: OutputOpt = None,
+    statistics: StatisticsOpt = False,
+    show_fixes: ShowFixesOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Apply the fixes to the files, atomically, keeping encoding, BOM, line endings and permissions.
 
     A file that changed on disk since it was read is not written. Running `fix` twice changes
-    nothing the second time.
+    nothing the second time. With `-`, the fixed code goes to standard output and the report to
+    standard error.
     """
+    options = Invocation(**locals())
 
     def body() -> int:
-        run = Run(
-            Command.FIX,
-            paths,
-            select=select,
-            extend_select=extend_select,
-            ignore=ignore,
-            policy=policy,
-            exclude=exclude,
-            extend_exclude=extend_exclude,
-            force_exclude=force_exclude,
-            stdin_filename=stdin_filename,
-            config=config,
-            isolated=isolated,
-            verbose=verbose,
-        )
+        run = Run(Command.FIX, options)
         if run.stdin:
             raw = sys.stdin.buffer.read()
             result = run.stdin_result(raw)
             out = _binary_stdout()
             out.write(result.edit.source.encode(result.edit.new_text) if result.edit else raw)
             out.flush()
-            results = [result]
-            run.report(results, sys.stderr, quiet=quiet)
-        else:
-            results = run.results()
-            for result in results:
-                _write(result)
-            run.report(results, sys.stdout, quiet=quiet)
-        if any(r.errors for r in results):
-            return EXIT_ERROR
-        return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_CLEAN
+            return run.report([result], sys.stderr)
+        results = run.results()
+        for result in results:
+            _write(result)
+        return run.report(results, sys.stdout)
 
     raise typer.Exit(_guarded(body))
 
@@ -490,20 +583,81 @@ def _write(result: FileResult) -> None:
     except WriteError as exc:
         result.errors.append(FileError(result.display, IO_ERROR, str(exc)))
         result.applied = []
+        result.fixed = []
         result.edit = None
+
+
+@app.command(
+    "merge-reports",
+    epilog="**Examples**\n\n"
+    "* `gradsafe merge-reports shard-*.json`: one JSON report for the whole repository\n"
+    "* `gradsafe merge-reports --format text shard-*.json`: printed as one text report\n"
+    "* `gradsafe merge-reports -o gradsafe.sarif shard-*.sarif`: one SARIF log to upload\n\n"
+    "**Exit status**: as the merged command's would be: 0 clean, 1 findings (changes for `diff` "
+    "reports), 2 a report lists files that could not be processed, or the reports cannot be merged.",
+)
+def merge_reports(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(help="JSON reports or SARIF logs of `--shard` runs.", show_default=False, metavar="REPORT"),
+    ],
+    output_format: Annotated[
+        Optional[str],
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="`json`, `text` or `github` for JSON reports; `sarif` for SARIF logs. Default: the reports' format.",
+            rich_help_panel="Output",
+            show_default=False,
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    statistics: StatisticsOpt = False,
+    exit_zero: ExitZeroOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Merge the reports of `--shard K/N` runs into the report one run over all the files would print."""
+
+    def body() -> int:
+        from codemod.report.merge import SARIF, MergeError, input_kind, load, merge_json, merge_sarif
+
+        try:
+            loaded = [load(path) for path in reports]
+            kind = input_kind(loaded)
+            name = output_format or kind
+            _check_output_options(name, statistics=statistics, show_fixes=False)
+            if (kind == SARIF) != (name == "sarif"):
+                raise UsageError(
+                    "SARIF logs merge into SARIF only, and JSON reports into json, text or github "
+                    "(JSON reports do not carry the rewrites that SARIF fixes hold)"
+                )
+            if kind == SARIF:
+                merged = merge_sarif(loaded)
+                with _report_stream(output, sys.stdout) as stream:
+                    write_json(merged, stream)
+                run = merged["runs"][0]
+                if run["invocations"][0]["toolExecutionNotifications"]:
+                    return EXIT_ERROR
+                return EXIT_FINDINGS if run["results"] and not exit_zero else EXIT_CLEAN
+            report = merge_json(loaded)
+        except MergeError as exc:
+            raise UsageError(str(exc)) from None
+        with _report_stream(output, sys.stdout) as stream:
+            options = RenderOptions(color=_use_color(stream), quiet=quiet, statistics=statistics)
+            get_formatter(name)(report, stream, options)
+        return exit_status(report, exit_zero=exit_zero)
+
+    raise typer.Exit(_guarded(body))
 
 
 @app.command()
 def rules() -> None:
-    """List every rule: code, name, fix kind, and whether it is on by default."""
+    """List every rule: code, name, fix kind, and whether it is on by default (docs/rules.md has them all)."""
+    from codemod.rules.docs import default_label
+
     catalogue = all_rules()
     rows = [("CODE", "NAME", "FIX", "DEFAULT")]
-    for rule in catalogue:
-        if rule.policy is not Policy.DEFAULT:
-            default = f"{rule.policy.value} policy"
-        else:
-            default = "on" if rule.default_enabled else "off"
-        rows.append((rule.code, rule.name, rule.fix_label, default))
+    rows += [(rule.code, rule.name, rule.fix_label, default_label(rule)) for rule in catalogue]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])

@@ -22,7 +22,9 @@ from codemod.config import Settings
 from codemod.discovery import SourcePath
 from codemod.errors import FileError
 from codemod.findings import Finding
+from codemod.hunks import line_diff
 from codemod.reading import read_source
+from codemod.resolution import resolved_findings
 from codemod.rewrite import AppliedFix, DeclinedFix, RewriteError, fix_text
 from codemod.rules import INTERNAL_ERROR, SYNTAX_ERROR
 from codemod.source import SourceFile
@@ -43,12 +45,21 @@ class Edit:
 class FileResult:
     display: str
     # Findings on the file as it is after this run: all of them for `check`, the ones that
-    # remain after fixing for `diff` / `fix`.
+    # remain after fixing for `diff` / `fix` (positions in the rewritten text).
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     edit: Edit | None = None  # only when fixes changed the text
     applied: list[AppliedFix] = field(default_factory=list)
     declined: list[DeclinedFix] = field(default_factory=list)
+    # Findings of the file as read that the rewrite (`edit`) resolves, at their positions in
+    # the file as read (``codemod.resolution``); empty when no fixes were computed.
+    fixed: list[Finding] = field(default_factory=list)
+    # Verification verdicts by `Finding.scope` ("verified", "repaired", "rejected", "unverified");
+    # empty when verification did not run.  Reports show a finding's verdict as that of its scope.
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+    def verdict(self, finding: Finding) -> str | None:
+        return self.verdicts.get(finding.scope)
 
 
 class _Unparsable(Exception):
@@ -88,8 +99,13 @@ def _internal_error(display: str, exc: BaseException, stage: str) -> FileError:
     return FileError(display, INTERNAL_ERROR, message, detail=detail)
 
 
-def process_source(source: SourceFile, settings: Settings, *, fix: bool) -> FileResult:
-    """Findings for ``source`` and, when ``fix`` is set, the rewritten text."""
+def process_source(source: SourceFile, settings: Settings, *, fix: bool, preview: bool = False) -> FileResult:
+    """Findings for ``source`` and, when ``fix`` is set, the rewritten text.
+
+    With ``preview`` the fixes are computed but not adopted: ``findings`` stay those of the file
+    as read, and ``edit`` and ``fixed`` say what fixing would do (``check --format sarif`` shows
+    the fixes of the findings it reports).
+    """
     result = FileResult(source.display)
     try:
         result.findings = find_findings(source, settings)
@@ -99,8 +115,9 @@ def process_source(source: SourceFile, settings: Settings, *, fix: bool) -> File
     except Exception as exc:  # RecursionError and MemoryError included
         result.errors.append(_internal_error(source.display, exc, "analyse"))
         return result
-    if not fix or not result.findings:
+    if not (fix or preview) or not result.findings:
         return result
+    found = result.findings
 
     def find(text: str) -> list[Finding]:
         return find_findings(SourceFile.from_text(text, source.path, source.display), settings)
@@ -115,22 +132,26 @@ def process_source(source: SourceFile, settings: Settings, *, fix: bool) -> File
         return result
     # Verification (codemod.verify) slots in here: it checks `rewritten` against `source` and
     # re-runs `fix_text` with `excluded_scopes` set to the functions whose rewrite it rejected.
-    result.findings = rewritten.remaining
     result.applied = rewritten.applied
     result.declined = rewritten.declined
+    if not preview:
+        result.findings = rewritten.remaining
     if rewritten.text != source.text:
         result.edit = Edit(source, rewritten.text)
+        result.fixed = resolved_findings(found, rewritten.remaining, line_diff(source.text, rewritten.text))
     return result
 
 
-def process_path(item: SourcePath, settings: Settings, *, fix: bool) -> FileResult:
+def process_path(item: SourcePath, settings: Settings, *, fix: bool, preview: bool = False) -> FileResult:
     source = read_source(item.path, item.display)
     if isinstance(source, FileError):
         return FileResult(item.display, errors=[source])
-    return process_source(source, settings, fix=fix)
+    return process_source(source, settings, fix=fix, preview=preview)
 
 
-def process_paths(items: Iterable[SourcePath], settings: Settings, *, fix: bool) -> Iterator[FileResult]:
+def process_paths(
+    items: Iterable[SourcePath], settings: Settings, *, fix: bool, preview: bool = False
+) -> Iterator[FileResult]:
     """Results in the order of ``items`` (discovery sorts them by path), one file at a time."""
     for item in items:
-        yield process_path(item, settings, fix=fix)
+        yield process_path(item, settings, fix=fix, preview=preview)

@@ -148,13 +148,22 @@ def test_json_values(results) -> None:
         "unfixable_reason": None,
         "related": [{"line": 1, "column": 5, "end_line": 1, "end_column": 21, "note": "saved here"}],
         "scope": "Net.forward",
+        "verdict": None,
     }
     assert [(f["path"], f["line"]) for f in document["findings"]] == [("a/z.py", 2), ("b.py", 3), ("b.py", 7)]
     assert document["findings"][1]["fix"] is None
     assert document["errors"] == [
         {"path": "bad.py", "line": 4, "column": 3, "code": "E999", "message": "SyntaxError: invalid syntax"}
     ]
-    assert document["summary"] == {"files": 4, "findings": 3, "fixable": 2, "errors": 1}
+    assert document["summary"] == {
+        "files": 4,
+        "findings": 3,
+        "fixable": 2,
+        "fixed": 0,
+        "fixes_applied": 0,
+        "files_changed": 0,
+        "errors": 1,
+    }
 
 
 def test_documented_example_is_valid_json_with_the_documented_fields() -> None:

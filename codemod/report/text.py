@@ -1,9 +1,14 @@
 """The default report: one ``path:line:col: CODE message`` line per finding, then a summary.
 
 Columns are 1-based.  Lines are sorted by path, then position, so the output of two runs is
-identical.  Files that could not be processed appear in the same shape (``E902``, ``E999``,
-``E001``), at their position when they have one and at ``1:1`` otherwise.  Colour is used only
-when ``RenderOptions.color`` is set (the command line sets it for terminals).
+identical.  When verification ran, a finding's line ends with the verdict on its function
+(``(verification: rejected)``).  Files that could not be processed appear in the same shape
+(``E902``, ``E999``, ``E001``), at their position when they have one and at ``1:1`` otherwise.
+Colour is used only when ``RenderOptions.color`` is set (the command line sets it for terminals).
+
+``--show-fixes`` adds, under each finding, the fix it gets or why it gets none, and for ``diff``
+and ``fix`` lists the findings the rewrite resolved (at their positions in the file as read).
+``--statistics`` replaces the finding lines with a table of counts per rule.
 """
 
 from __future__ import annotations
@@ -12,20 +17,67 @@ from typing import TextIO
 
 from codemod.errors import FileError
 from codemod.findings import Finding
+from codemod.pipeline import FileResult
 from codemod.report import Command, RenderOptions, Report
+from codemod.rewrite import is_fixable
+from codemod.rules import get_rule
+
+FINDING, ERROR, NOTE, FIX, TABLE = "finding", "error", "note", "fix", "table"
 
 
 def plural(count: int, word: str, plural_form: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural_form or word + 's')}"
 
 
-def finding_line(path: str, finding: Finding) -> str:
+def location(path: str, line: int, col: int) -> str:
+    """``path:line:col`` with a 1-based column, from a 0-based one."""
+    return f"{path}:{line}:{col + 1}"
+
+
+def finding_line(path: str, finding: Finding, verdict: str | None = None) -> str:
+    """``path:line:col: CODE message``, and the verification verdict of the finding's function, if any."""
     span = finding.span
-    return f"{path}:{span.line}:{span.col + 1}: {finding.code} {finding.message}"
+    text = f"{location(path, span.line, span.col)}: {finding.code} {finding.message}"
+    return text if verdict is None else f"{text} (verification: {verdict})"
 
 
 def error_line(error: FileError) -> str:
-    return f"{error.path}:{error.line or 1}:{(error.col or 0) + 1}: {error.code} {error.message}"
+    return f"{location(error.path, error.line or 1, error.col or 0)}: {error.code} {error.message}"
+
+
+def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool) -> str:
+    """What ``--show-fixes`` says under a listed finding: its fix, or why it has none.
+
+    ``after_fixing``: the finding is one that remains after the fixes were applied (``diff``,
+    ``fix``), so its fix, if it has one, was not applied.
+    """
+    fix = finding.fix
+    if fix is None:
+        return f"no fix: {finding.unfixable_reason or 'gradsafe has no automatic fix for this'}"
+    if not is_fixable(finding):
+        return f"no fix: this version of gradsafe has no rewrite pass for `{fix.kind.value}` fixes yet"
+    if after_fixing:
+        reason = _declined_reason(result, finding)
+        return f"no fix: the fix was declined: {reason}" if reason else "no fix: the fix was not applied"
+    return f"fix: {fix.description} ({fix.kind.value}, {fix.safety.value})"
+
+
+def _declined_reason(result: FileResult, finding: Finding) -> str | None:
+    """The reason a pass gave for declining ``finding``'s fix (matched by code, scope and message,
+    since the declined finding's span refers to an intermediate text of the fix loop)."""
+    for declined in result.declined:
+        other = declined.finding
+        if (other.code, other.scope, other.message) == (finding.code, finding.scope, finding.message):
+            return declined.reason
+    return None
+
+
+def fixed_line(path: str, result: FileResult, finding: Finding) -> str:
+    how = finding.fix.description if finding.fix is not None else "resolved by the other fixes in the file"
+    span = finding.span
+    text = f"{location(path, span.line, span.col)}: {finding.code} fixed: {how}"
+    verdict = result.verdict(finding)
+    return text if verdict is None else f"{text} (verification: {verdict})"
 
 
 def summary_lines(report: Report) -> list[str]:
@@ -47,36 +99,75 @@ def summary_lines(report: Report) -> list[str]:
         if found:
             verb_remain = "remains" if found == 1 else "remain"
             lines.append(f"{plural(found, 'hazard')} {verb_remain} in {in_files}.")
-    failed = len({e.path for e in report.errors()})
-    if failed:
-        lines.append(f"{plural(failed, 'file')} could not be processed.")
+    if report.files_failed:
+        lines.append(f"{plural(report.files_failed, 'file')} could not be processed.")
     return lines
 
 
 def diagnostics(report: Report, options: RenderOptions) -> list[tuple[str, str]]:
-    """(line, style) pairs in path-then-position order: findings (not for `diff`, whose output is
-    the patch), errors, and with ``verbose`` the fixes a pass declined."""
+    """(line, style) pairs in path-then-position order: findings (not with ``statistics``, and for
+    `diff`, whose output is the patch, only with ``show_fixes``), errors, with ``show_fixes`` the
+    fixes, and with ``verbose`` the fixes a pass declined."""
     lines: list[tuple[str, str]] = []
+    list_findings = not options.statistics and (report.command is not Command.DIFF or options.show_fixes)
     for result in report.results:
+        path = result.display
         entries: list[tuple[tuple, str, str]] = []
-        if report.command is not Command.DIFF:
-            entries += [(f.sort_key, finding_line(result.display, f), "finding") for f in result.findings]
+        if list_findings:
+            for finding in result.findings:
+                text = finding_line(path, finding, result.verdict(finding))
+                if options.show_fixes:
+                    text += "\n    " + fix_note(result, finding, after_fixing=report.command is not Command.CHECK)
+                entries.append((finding.sort_key, text, FINDING))
+        if options.show_fixes and not options.statistics:
+            entries += [(f.sort_key, fixed_line(path, result, f), FIX) for f in result.fixed]
         for error in result.errors:
             text = error_line(error)
             if options.verbose and error.detail:
                 text += "\n" + error.detail.rstrip("\n")
-            entries.append(((error.line or 0, error.col or 0, error.code), text, "error"))
+            entries.append(((error.line or 0, error.col or 0, error.code), text, ERROR))
         if options.verbose:
             for declined in result.declined:
                 span = declined.finding.span
-                text = f"{result.display}:{span.line}:{span.col + 1}: {declined.finding.code} fix declined: {declined.reason}"
-                entries.append((declined.finding.sort_key, text, "note"))
+                text = f"{location(path, span.line, span.col)}: {declined.finding.code} fix declined: {declined.reason}"
+                entries.append((declined.finding.sort_key, text, NOTE))
         lines += [(text, style) for _, text, style in sorted(entries, key=lambda e: e[0])]
     return lines
 
 
+def statistics_lines(report: Report) -> list[str]:
+    """The ``--statistics`` table: one row per rule, most frequent first."""
+    counts = report.rule_counts()
+    if not counts:
+        return []
+    if report.command is Command.CHECK:
+        header = ("COUNT", "CODE", "NAME", "FIXABLE")
+        rows = [(str(c.count), c.code, _rule_name(c.code), str(c.fixable)) for c in counts]
+        numeric = {0, 3}
+    else:
+        header = ("FIXED", "REMAINING", "CODE", "NAME")
+        rows = [(str(c.fixed), str(c.count), c.code, _rule_name(c.code)) for c in counts]
+        numeric = {0, 1}
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return [
+        "  ".join(
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in table
+    ]
+
+
+def _rule_name(code: str) -> str:
+    rule = get_rule(code)
+    return rule.name if rule else ""
+
+
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
     lines = diagnostics(report, options)
+    if options.statistics:
+        lines += [(text, TABLE) for text in statistics_lines(report)]
     summary = [] if options.quiet else summary_lines(report)
     if options.color:
         _render_color(lines, summary, stream)
@@ -87,7 +178,7 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
         stream.write(text + "\n")
 
 
-_STYLES = {"finding": "", "error": "bold red", "note": "dim"}
+_STYLES = {FINDING: "", ERROR: "bold red", NOTE: "dim", FIX: "green", TABLE: ""}
 
 
 def _render_color(lines: list[tuple[str, str]], summary: list[str], stream: TextIO) -> None:
@@ -96,7 +187,10 @@ def _render_color(lines: list[tuple[str, str]], summary: list[str], stream: Text
 
     console = Console(file=stream, highlight=False, soft_wrap=True)
     for text, style in lines:
-        location, _, rest = text.partition(": ")
-        console.print(Text.assemble((location, "bold"), ": ", (rest, _STYLES[style])))
+        if style == TABLE:
+            console.print(Text(text))
+            continue
+        where, _, rest = text.partition(": ")
+        console.print(Text.assemble((where, "bold"), ": ", (rest, _STYLES[style])))
     for text in summary:
         console.print(Text(text, style="bold"))
