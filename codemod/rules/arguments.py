@@ -58,26 +58,30 @@ HELPER_MUTATES_ARGUMENT = register(
         """,
         example="""
             import torch
+            from torch import nn
 
             def scale_(h, s):
                 h.mul_(s)
 
-            def forward(x):
-                h = torch.tanh(x)
-                scale_(h, 2.0)
-                return h.sum()
+            class Encoder(nn.Module):
+                def forward(self, x):
+                    h = torch.tanh(x)
+                    scale_(h, 2.0)
+                    return h.sum()
         """,
         use_instead="""
             import torch
+            from torch import nn
 
             def scale_(h, s):
                 h = h.mul(s)
                 return h
 
-            def forward(x):
-                h = torch.tanh(x)
-                h = scale_(h, 2.0)
-                return h.sum()
+            class Encoder(nn.Module):
+                def forward(self, x):
+                    h = torch.tanh(x)
+                    h = scale_(h, 2.0)
+                    return h.sum()
         """,
         fix_kinds=(FixKind.HELPER_RETURN,),
         fix_safety="Applied only when every call site is in the same file and the helper returned nothing before.",

@@ -21,21 +21,27 @@ DATA_WRITE_TO_SAVED = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def probs_and_percent(logits):
-                probs = torch.softmax(logits, dim=-1)
-                percent = probs.data
-                percent.mul_(100)
-                return probs, percent
+            class Attend(nn.Module):
+                def forward(self, q, k, v):
+                    probs = torch.softmax(q @ k.T, dim=-1)
+                    out = probs @ v
+                    percent = probs.data
+                    percent.mul_(100)
+                    return out, percent
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def probs_and_percent(logits):
-                probs = torch.softmax(logits, dim=-1)
-                percent = probs.data.clone()
-                percent.mul_(100)
-                return probs, percent
+            class Attend(nn.Module):
+                def forward(self, q, k, v):
+                    probs = torch.softmax(q @ k.T, dim=-1)
+                    out = probs @ v
+                    percent = probs.data.clone()
+                    percent.mul_(100)
+                    return out, percent
         """,
         fix_kinds=(FixKind.CLONE,),
         fix_safety="""
@@ -62,21 +68,27 @@ DETACH_ALIAS_WRITE = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def attention(q, k):
-                attn = torch.softmax(q @ k.T, dim=-1)
-                heat = attn.detach()
-                heat.mul_(255)
-                return attn, heat
+            class Attention(nn.Module):
+                def forward(self, q, k, v):
+                    attn = torch.softmax(q @ k.T, dim=-1)
+                    out = attn @ v
+                    heat = attn.detach()
+                    heat.mul_(255)
+                    return out, heat
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def attention(q, k):
-                attn = torch.softmax(q @ k.T, dim=-1)
-                heat = attn.detach().clone()
-                heat.mul_(255)
-                return attn, heat
+            class Attention(nn.Module):
+                def forward(self, q, k, v):
+                    attn = torch.softmax(q @ k.T, dim=-1)
+                    out = attn @ v
+                    heat = attn.detach().clone()
+                    heat.mul_(255)
+                    return out, heat
         """,
         fix_kinds=(FixKind.CLONE,),
     )
@@ -99,16 +111,16 @@ DATA_UPDATE_SPELLING = register(
         example="""
             import torch
 
-            def sgd_step(params, lr):
-                for p in params:
+            def sgd_step(model, lr):
+                for p in model.parameters():
                     p.data.add_(p.grad, alpha=-lr)
         """,
         use_instead="""
             import torch
 
-            def sgd_step(params, lr):
+            def sgd_step(model, lr):
                 with torch.no_grad():
-                    for p in params:
+                    for p in model.parameters():
                         p.add_(p.grad, alpha=-lr)
         """,
         fix_kinds=(FixKind.NO_GRAD,),

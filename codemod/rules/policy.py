@@ -20,19 +20,23 @@ INPLACE_IN_DIFFERENTIABLE_CODE = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def block(x):
-                h = x * 2
-                h.add_(1)
-                return h
+            class Block(nn.Module):
+                def forward(self, x):
+                    h = x * 2
+                    h.add_(1)
+                    return h
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def block(x):
-                h = x * 2
-                h = h.add(1)
-                return h
+            class Block(nn.Module):
+                def forward(self, x):
+                    h = x * 2
+                    h = h.add(1)
+                    return h
         """,
         fix_kinds=(FixKind.OUT_OF_PLACE,),
         policy=Policy.STRICT,

@@ -24,19 +24,23 @@ SAVED_RESULT = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def gate(x):
-                y = torch.sigmoid(x)
-                y.mul_(2)
-                return y
+            class Gate(nn.Module):
+                def forward(self, x):
+                    y = torch.sigmoid(x)
+                    y.mul_(2)
+                    return y
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def gate(x):
-                y = torch.sigmoid(x)
-                y = y.mul(2)
-                return y
+            class Gate(nn.Module):
+                def forward(self, x):
+                    y = torch.sigmoid(x)
+                    y = y.mul(2)
+                    return y
         """,
         fix_kinds=(FixKind.OUT_OF_PLACE, FixKind.CLONE, FixKind.INPLACE_FLAG),
         fix_safety="""
@@ -67,21 +71,25 @@ SAVED_INPUT = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def block(x, w):
-                h = x + 1
-                y = h * w
-                h.add_(1)
-                return y + h
+            class Block(nn.Module):
+                def forward(self, x, w):
+                    h = x + 1
+                    y = h * w
+                    h.add_(1)
+                    return y + h
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def block(x, w):
-                h = x + 1
-                y = h * w
-                h = h.add(1)
-                return y + h
+            class Block(nn.Module):
+                def forward(self, x, w):
+                    h = x + 1
+                    y = h * w
+                    h = h.add(1)
+                    return y + h
         """,
         fix_kinds=(FixKind.OUT_OF_PLACE, FixKind.CLONE, FixKind.INPLACE_FLAG),
         fix_safety="As for GS101.",

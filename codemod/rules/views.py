@@ -19,19 +19,23 @@ MULTI_OUTPUT_VIEW = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def lstm_gates(gates):
-                i, f, g, o = gates.chunk(4, 1)
-                i.sigmoid_()
-                return i * g
+            class Gates(nn.Module):
+                def forward(self, gates):
+                    i, f, g, o = gates.chunk(4, 1)
+                    i.sigmoid_()
+                    return i * g
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def lstm_gates(gates):
-                i, f, g, o = gates.chunk(4, 1)
-                i = i.sigmoid()
-                return i * g
+            class Gates(nn.Module):
+                def forward(self, gates):
+                    i, f, g, o = gates.chunk(4, 1)
+                    i = i.sigmoid()
+                    return i * g
         """,
         fix_kinds=(FixKind.OUT_OF_PLACE, FixKind.CLONE),
     )
@@ -52,19 +56,23 @@ OUT_WITH_GRAD = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def combine(a, b):
-                buf = torch.empty(3)
-                torch.add(a, b, out=buf)
-                return buf
+            class Combine(nn.Module):
+                def forward(self, a, b):
+                    buf = torch.empty(3)
+                    torch.add(a, b, out=buf)
+                    return buf
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def combine(a, b):
-                buf = torch.empty(3)
-                buf = torch.add(a, b)
-                return buf
+            class Combine(nn.Module):
+                def forward(self, a, b):
+                    buf = torch.empty(3)
+                    buf = torch.add(a, b)
+                    return buf
         """,
         fix_kinds=(FixKind.OUT_OF_PLACE,),
         fix_safety="Needs verification when the `out` tensor has another live name or a different dtype/shape than the result.",
@@ -86,22 +94,26 @@ NO_GRAD_VIEW = register(
         """,
         example="""
             import torch
+            from torch import nn
 
-            def f(x):
-                h = x * 2
-                with torch.no_grad():
-                    head = h[:2]
-                head.mul_(3)
-                return h
+            class Head(nn.Module):
+                def forward(self, x):
+                    h = x * 2
+                    with torch.no_grad():
+                        head = h[:2]
+                    head.mul_(3)
+                    return h
         """,
         use_instead="""
             import torch
+            from torch import nn
 
-            def f(x):
-                h = x * 2
-                head = h[:2]
-                head.mul_(3)
-                return h
+            class Head(nn.Module):
+                def forward(self, x):
+                    h = x * 2
+                    head = h[:2]
+                    head.mul_(3)
+                    return h
         """,
         fix_kinds=(),
     )
