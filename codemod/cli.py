@@ -231,6 +231,65 @@ VerboseOpt = Annotated[
     ),
 ]
 
+NoVerifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-verify",
+        help="Emit every fix without running any code (fast, static; what the pre-commit hook does).",
+        rich_help_panel="Verification",
+    ),
+]
+UnverifiedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--unverified",
+        help="Also emit fixes that could not be verified for lack of inputs (marked in the report).",
+        rich_help_panel="Verification",
+    ),
+]
+ScenarioOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--scenario",
+        metavar="FILE:FUNCTION",
+        help="A zero-argument function (`path/to/file.py:run` or `pkg.mod:run`) that runs forward and backward; "
+        "it is run against the original and the rewrite, and the arguments it passes to each rewritten "
+        "function are recorded as inputs. Adds to `[tool.gradsafe.verify] scenarios`.",
+        rich_help_panel="Verification",
+        show_default=False,
+    ),
+]
+ExampleOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--example",
+        metavar="FILE",
+        help="A file of `example__<function>()` input builders (docs/verification.md).",
+        rich_help_panel="Verification",
+        show_default=False,
+    ),
+]
+TimeoutOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Time limit per verified function or scenario.",
+        rich_help_panel="Verification",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Verification worker processes.",
+        rich_help_panel="Verification",
+        show_default=False,
+    ),
+]
+
 EXIT_CODES = (
     "**Exit status**: 0 clean, 1 {one}, 2 a file could not be processed or the command line or configuration is wrong."
 )
@@ -309,6 +368,12 @@ class Invocation:
     quiet: bool
     verbose: bool
     exit_zero: bool = False
+    no_verify: bool = True  # check never verifies
+    unverified: bool = False
+    scenario: list[str] | None = None
+    example: list[str] | None = None
+    timeout: float | None = None
+    workers: int | None = None
 
 
 class Run:
@@ -384,6 +449,36 @@ class Run:
             results = list(progress.track(processed, stage, total=len(files)))
         results += [FileResult(error.path, errors=[error]) for error in errors]
         return sort_results(results)
+
+    def verify(self, results: list[FileResult]) -> None:
+        """Prove the rewrites before they are emitted (``diff``/``fix``, unless ``--no-verify``)."""
+        given = self.options
+        if not self.fixing or given.no_verify or not any(r.edit is not None for r in results):
+            return
+        from codemod.verification import VerifyOptions, VerifyUnavailable, verify_results
+
+        options = VerifyOptions(
+            scenarios=tuple(_split(given.scenario) or ()),
+            examples=tuple(_split(given.example) or ()),
+            timeout=given.timeout,
+            workers=given.workers,
+            emit_unverified=given.unverified,
+        )
+
+        def announce(message: str) -> None:
+            if not given.quiet:
+                typer.echo(f"gradsafe: {message}", err=True)
+
+        with ProgressReporter(sys.stderr, enabled=not given.quiet) as reporter:
+
+            def start_progress(total: int) -> Callable[[str, str], None]:
+                task = reporter.task("verifying", total)
+                return lambda kind, name: task.advance() if kind == "target" else None
+
+            try:
+                verify_results(results, self.settings, options, announce=announce, start_progress=start_progress)
+            except VerifyUnavailable as exc:
+                raise UsageError(str(exc)) from None
 
     def stdin_result(self, raw: bytes) -> FileResult:
         name = self.stdin_filename or STDIN
@@ -497,6 +592,12 @@ def diff(
     show_fixes: ShowFixesOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    no_verify: NoVerifyOpt = False,
+    unverified: UnverifiedOpt = False,
+    scenario: ScenarioOpt = None,
+    example: ExampleOpt = None,
+    timeout: TimeoutOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Print the fixes as a unified diff (paths relative to the current directory). Writes nothing.
 
@@ -510,6 +611,7 @@ def diff(
 
         run = Run(Command.DIFF, options)
         results = run.collect()
+        run.verify(results)
         out = _binary_stdout()
         for result in results:
             if result.edit is not None:
@@ -546,6 +648,12 @@ def fix(
     show_fixes: ShowFixesOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    no_verify: NoVerifyOpt = False,
+    unverified: UnverifiedOpt = False,
+    scenario: ScenarioOpt = None,
+    example: ExampleOpt = None,
+    timeout: TimeoutOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Apply the fixes to the files, atomically, keeping encoding, BOM, line endings and permissions.
 
@@ -560,11 +668,13 @@ def fix(
         if run.stdin:
             raw = sys.stdin.buffer.read()
             result = run.stdin_result(raw)
+            run.verify([result])
             out = _binary_stdout()
             out.write(result.edit.source.encode(result.edit.new_text) if result.edit else raw)
             out.flush()
             return run.report([result], sys.stderr)
         results = run.results()
+        run.verify(results)
         for result in results:
             _write(result)
         return run.report(results, sys.stdout)

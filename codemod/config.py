@@ -277,8 +277,20 @@ def resolve(config: FileConfig, overrides: Overrides, *, cwd: Path | None = None
         force_exclude=overrides.force_exclude,
         respect_gitignore=values.get("respect-gitignore", True),
         policy=policy,
-        verify=dict(values.get("verify", {})),
+        verify=_verify_table(values.get("verify", {}), where),
     )
+
+
+def _verify_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``[tool.gradsafe.verify]``, checked against the verification settings' schema."""
+    if table:
+        from codemod.verify.settings import SettingsError, VerifySettings
+
+        try:
+            VerifySettings.from_config(table)
+        except SettingsError as exc:
+            raise ConfigError(f"{where.split(': ')[0]}: {exc}" if ": " in where else str(exc)) from None
+    return dict(table)
 
 
 def load_settings(

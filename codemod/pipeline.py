@@ -57,9 +57,14 @@ class FileResult:
     # Verification verdicts by `Finding.scope` ("verified", "repaired", "rejected", "unverified");
     # empty when verification did not run.  Reports show a finding's verdict as that of its scope.
     verdicts: dict[str, str] = field(default_factory=dict)
+    # The verifier's one-line explanation of each verdict, by scope (what differed, why no inputs).
+    verdict_details: dict[str, str] = field(default_factory=dict)
 
     def verdict(self, finding: Finding) -> str | None:
         return self.verdicts.get(finding.scope)
+
+    def verdict_detail(self, finding: Finding) -> str | None:
+        return self.verdict_details.get(finding.scope)
 
 
 class _Unparsable(Exception):
@@ -99,12 +104,20 @@ def _internal_error(display: str, exc: BaseException, stage: str) -> FileError:
     return FileError(display, INTERNAL_ERROR, message, detail=detail)
 
 
-def process_source(source: SourceFile, settings: Settings, *, fix: bool, preview: bool = False) -> FileResult:
+def process_source(
+    source: SourceFile,
+    settings: Settings,
+    *,
+    fix: bool,
+    preview: bool = False,
+    excluded_scopes: frozenset[str] = frozenset(),
+) -> FileResult:
     """Findings for ``source`` and, when ``fix`` is set, the rewritten text.
 
     With ``preview`` the fixes are computed but not adopted: ``findings`` stay those of the file
     as read, and ``edit`` and ``fixed`` say what fixing would do (``check --format sarif`` shows
-    the fixes of the findings it reports).
+    the fixes of the findings it reports).  Findings in ``excluded_scopes`` are not fixed (the
+    verify stage excludes the functions whose rewrite it could not prove).
     """
     result = FileResult(source.display)
     try:
@@ -123,15 +136,13 @@ def process_source(source: SourceFile, settings: Settings, *, fix: bool, preview
         return find_findings(SourceFile.from_text(text, source.path, source.display), settings)
 
     try:
-        rewritten = fix_text(source.text, find, filename=source.display)
+        rewritten = fix_text(source.text, find, filename=source.display, excluded_scopes=excluded_scopes)
     except RewriteError as exc:
         result.errors.append(FileError(source.display, INTERNAL_ERROR, f"internal error: {exc}; {BUG_HINT}"))
         return result
     except Exception as exc:  # RecursionError and MemoryError included
         result.errors.append(_internal_error(source.display, exc, "fix"))
         return result
-    # Verification (codemod.verify) slots in here: it checks `rewritten` against `source` and
-    # re-runs `fix_text` with `excluded_scopes` set to the functions whose rewrite it rejected.
     result.applied = rewritten.applied
     result.declined = rewritten.declined
     if not preview:

@@ -22,7 +22,14 @@ class GatedMLP(nn.Module):
         return self.out(self.value(x) * gate)
 
 
-if __name__ == "__main__":
+def run():
+    """A forward and backward pass; gradsafe runs it to verify its fix (see pyproject.toml here)."""
+    torch.manual_seed(0)
     block = GatedMLP(8, 32)
     loss = block(torch.randn(4, 8)).pow(2).mean()
     loss.backward()
+    return {"loss": loss.detach(), **{name: p.grad for name, p in block.named_parameters()}}
+
+
+if __name__ == "__main__":
+    print(run()["loss"])

@@ -29,6 +29,14 @@ class BasicBlock(nn.Module):
         return out
 
 
-if __name__ == "__main__":
+def run():
+    """A forward and backward pass (safe in-place ops only: gradsafe leaves this file alone)."""
+    torch.manual_seed(0)
     block = BasicBlock(4)
-    block(torch.randn(2, 4, 8, 8, requires_grad=True)).sum().backward()
+    x = torch.randn(2, 4, 8, 8, requires_grad=True)
+    block(x).sum().backward()
+    return {"grad_x": x.grad}
+
+
+if __name__ == "__main__":
+    print(run()["grad_x"].shape)

@@ -118,25 +118,25 @@ def test_json_output_to_a_file(tree: Path) -> None:
 @pytest.mark.usefixtures("fake_engine")
 def test_diff_prints_a_patch_writes_nothing_and_exits_1(tree: Path) -> None:
     (tree / "m.py").write_text(HAZARD)
-    result = invoke("diff", "m.py")
+    result = invoke("diff", "--no-verify", "m.py")
     assert result.exit_code == 1
     assert result.stdout.startswith("--- a/m.py\n+++ b/m.py\n@@")
     assert "+    y = y.add(1)\n" in result.stdout
     assert result.stderr.strip() == "1 fix would be applied in 1 file."
     assert (tree / "m.py").read_text() == HAZARD
     (tree / "m.py").write_text(FIXED)
-    clean = invoke("diff", "m.py")
+    clean = invoke("diff", "--no-verify", "m.py")
     assert clean.exit_code == 0 and clean.stdout == ""
 
 
 @pytest.mark.usefixtures("fake_engine")
 def test_fix_writes_and_a_second_run_changes_nothing(tree: Path) -> None:
     (tree / "m.py").write_text(HAZARD)
-    first = invoke("fix", ".")
+    first = invoke("fix", "--no-verify", ".")
     assert first.exit_code == 0
     assert first.stdout == "1 fix applied in 1 file.\n"
     assert (tree / "m.py").read_text() == FIXED
-    second = invoke("fix", ".")
+    second = invoke("fix", "--no-verify", ".")
     assert second.exit_code == 0 and second.stdout == "0 fixes applied in 0 files.\n"
     assert (tree / "m.py").read_text() == FIXED
 
@@ -144,14 +144,14 @@ def test_fix_writes_and_a_second_run_changes_nothing(tree: Path) -> None:
 @pytest.mark.usefixtures("fake_engine")
 def test_fix_exits_1_when_findings_remain(tree: Path) -> None:
     (tree / "m.py").write_text("def f(y):\n    y.add_(1)  # decline\n")
-    result = invoke("fix", "m.py")
+    result = invoke("fix", "--no-verify", "m.py")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "m.py:2:5: GS101 in-place add_ on `y`",
         "0 fixes applied in 0 files.",
         "1 hazard remains in 1 file.",
     ]
-    verbose = invoke("fix", "--verbose", "m.py")
+    verbose = invoke("fix", "--no-verify", "--verbose", "m.py")
     assert "m.py:2:5: GS101 fix declined: asked to decline" in verbose.stdout
 
 
@@ -159,7 +159,7 @@ def test_fix_exits_1_when_findings_remain(tree: Path) -> None:
 def test_fix_reports_a_read_only_file_and_exits_2(tree: Path) -> None:
     (tree / "m.py").write_text(HAZARD)
     (tree / "m.py").chmod(0o444)
-    result = invoke("fix", "m.py")
+    result = invoke("fix", "--no-verify", "m.py")
     assert result.exit_code == 2
     assert "m.py:1:1: E902 not written: the file is read-only" in result.stdout
     assert "0 fixes applied" in result.stdout
@@ -171,9 +171,9 @@ def test_stdin_check_diff_fix(tree: Path) -> None:
     check = invoke("check", "-", "--stdin-filename", "pkg/model.py", input=HAZARD)
     assert check.exit_code == 1
     assert check.stdout.startswith("pkg/model.py:2:5: GS101")
-    diff = invoke("diff", "-", "--stdin-filename", "pkg/model.py", input=HAZARD)
+    diff = invoke("diff", "--no-verify", "-", "--stdin-filename", "pkg/model.py", input=HAZARD)
     assert diff.exit_code == 1 and diff.stdout.startswith("--- a/pkg/model.py\n+++ b/pkg/model.py\n")
-    fix = invoke("fix", "-", input=HAZARD)
+    fix = invoke("fix", "--no-verify", "-", input=HAZARD)
     assert fix.exit_code == 0 and fix.stdout == FIXED
     assert "1 fix applied" in fix.stderr
     assert not any(tree.iterdir()), "stdin mode must not write files"
@@ -182,9 +182,9 @@ def test_stdin_check_diff_fix(tree: Path) -> None:
 @pytest.mark.usefixtures("fake_engine")
 def test_stdin_fix_keeps_bom_and_crlf_and_echoes_unfixable_input(tree: Path) -> None:
     raw = codecs.BOM_UTF8 + HAZARD.replace("\n", "\r\n").encode()
-    result = invoke("fix", "-", input=raw)
+    result = invoke("fix", "--no-verify", "-", input=raw)
     assert result.stdout_bytes == codecs.BOM_UTF8 + FIXED.replace("\n", "\r\n").encode()
-    broken = invoke("fix", "-", input="def f(:\n")
+    broken = invoke("fix", "--no-verify", "-", input="def f(:\n")
     assert broken.exit_code == 2 and broken.stdout == "def f(:\n"
     assert "-:1:7: E999" in broken.stderr
 

@@ -137,9 +137,21 @@ def test_configuration_errors_name_the_file_and_key(tmp_path: Path, monkeypatch,
     assert message in str(caught.value)
 
 
-def test_verify_section_is_accepted_as_an_opaque_table(tmp_path: Path) -> None:
-    write_config(tmp_path, '[tool.gradsafe.verify]\nscenario = "tests/scenarios.py"\nanything = [1, 2]\n')
-    assert settings_for(tmp_path).verify == {"scenario": "tests/scenarios.py", "anything": [1, 2]}
+def test_verify_section_is_checked_against_the_verification_settings(tmp_path: Path) -> None:
+    write_config(tmp_path, '[tool.gradsafe.verify]\nscenarios = ["tests/smoke.py:run"]\ntimeout = 30\n')
+    assert settings_for(tmp_path).verify == {"scenarios": ["tests/smoke.py:run"], "timeout": 30}
+
+
+def test_verify_section_unknown_key_names_the_file_and_the_key(tmp_path: Path) -> None:
+    write_config(tmp_path, '[tool.gradsafe.verify]\nscenario = ["tests/smoke.py:run"]\n')
+    with pytest.raises(ConfigError, match=r"pyproject.toml: \[tool.gradsafe.verify\] unknown key 'scenario' \(did you mean 'scenarios'\?\)"):
+        settings_for(tmp_path)
+
+
+def test_verify_section_wrong_type_names_the_key(tmp_path: Path) -> None:
+    write_config(tmp_path, '[tool.gradsafe.verify]\ntimeout = "soon"\n')
+    with pytest.raises(ConfigError, match=r"pyproject.toml: .*timeout"):
+        settings_for(tmp_path)
 
 
 def test_a_section_gains_validation_by_declaring_its_keys(monkeypatch) -> None:

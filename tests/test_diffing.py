@@ -49,10 +49,10 @@ def diff_and_fixed(tmp_path: Path, monkeypatch, fake_engine) -> tuple[bytes, dic
     work = make_tree(tmp_path / "work")
     pristine = make_tree(tmp_path / "pristine")
     monkeypatch.chdir(work)
-    diff = CliRunner().invoke(app, ["diff", "."])
+    diff = CliRunner().invoke(app, ["diff", "--no-verify", "."])
     assert diff.exit_code == 1, diff.output
     assert tree_bytes(work) == tree_bytes(pristine), "diff must not write"
-    fixed = CliRunner().invoke(app, ["fix", "."])
+    fixed = CliRunner().invoke(app, ["fix", "--no-verify", "."])
     assert fixed.exit_code == 0, fixed.output
     return diff.stdout_bytes, tree_bytes(work), pristine
 

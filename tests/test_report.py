@@ -149,6 +149,7 @@ def test_json_values(results) -> None:
         "related": [{"line": 1, "column": 5, "end_line": 1, "end_column": 21, "note": "saved here"}],
         "scope": "Net.forward",
         "verdict": None,
+        "verdict_detail": None,
     }
     assert [(f["path"], f["line"]) for f in document["findings"]] == [("a/z.py", 2), ("b.py", 3), ("b.py", 7)]
     assert document["findings"][1]["fix"] is None

@@ -54,7 +54,7 @@ def test_check_statistics_count_the_findings_per_rule(repo: Path) -> None:
 
 
 def test_fix_statistics_count_fixed_and_remaining(repo: Path) -> None:
-    result = invoke("fix", "--statistics", ".")
+    result = invoke("fix", "--no-verify", "--statistics", ".")
     rows = {row[2]: (int(row[0]), int(row[1])) for row in table(result.stdout)}
     assert rows["GS102"] == (1, 0)  # pkg/saved_input.py: h.add_(1), which the pinned pass fixes
     assert rows["GS203"] == (0, 2)  # no pass for no-grad fixes
@@ -86,7 +86,7 @@ def test_show_fixes_on_fix_lists_what_was_fixed_and_why_the_rest_remains(repo: P
     (repo / "pkg" / "augassign.py").unlink()
     original = (repo / "pkg" / "saved_input.py").read_text()
     (repo / "pkg" / "declined.py").write_text(original.replace("# expect: GS102", "# decline"))
-    output = invoke("fix", "--show-fixes", ".").stdout
+    output = invoke("fix", "--no-verify", "--show-fixes", ".").stdout
     assert "pkg/saved_input.py:13:9: GS102 fixed: rewrite `h.add_(...)` as `h = h.add(...)`\n" in output
     assert "pkg/declined.py:13:9: GS102 `h.add_(1)` overwrites" in output
     assert "    no fix: the fix was declined: asked to decline\n" in output
@@ -114,11 +114,12 @@ def test_show_fixes_names_the_verification_verdict(monkeypatch) -> None:
         findings=[finding(2, "step", "wrap")],
         fixed=[finding(5, "other_step", "wrap it")],
         verdicts={"step": "rejected", "other_step": "verified"},
+        verdict_details={"step": "grad of p differs: max abs 0.5 at [0]"},
     )
     stream = io.StringIO()
     get_formatter("text")(Report(Command.FIX, [result]), stream, RenderOptions(show_fixes=True))
     assert stream.getvalue().splitlines()[:3] == [
         "a.py:2:1: GS203 update (verification: rejected)",
-        "    no fix: the fix was not applied",
+        "    no fix: verification rejected the rewrite: grad of p differs: max abs 0.5 at [0]",
         "a.py:5:1: GS203 fixed: wrap it (verification: verified)",
     ]

@@ -29,7 +29,7 @@ def _position(span: Span) -> dict[str, int]:
     return {"line": span.line, "column": span.col + 1, "end_line": span.end_line, "end_column": span.end_col + 1}
 
 
-def finding_object(path: str, finding: Finding, verdict: str | None) -> dict[str, Any]:
+def finding_object(path: str, finding: Finding, verdict: str | None, detail: str | None = None) -> dict[str, Any]:
     rule = get_rule(finding.code)
     fix = finding.fix
     return {
@@ -51,6 +51,7 @@ def finding_object(path: str, finding: Finding, verdict: str | None) -> dict[str
         "related": [{**_position(r.span), "note": r.note} for r in finding.related],
         "scope": finding.scope,
         "verdict": verdict,
+        "verdict_detail": detail,
     }
 
 
@@ -68,8 +69,8 @@ def document(report: Report) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "command": report.command.value,
-        "findings": [finding_object(r.display, f, r.verdict(f)) for r, f in report.findings()],
-        "fixed": [finding_object(r.display, f, r.verdict(f)) for r, f in report.fixed()],
+        "findings": [finding_object(r.display, f, r.verdict(f), r.verdict_detail(f)) for r, f in report.findings()],
+        "fixed": [finding_object(r.display, f, r.verdict(f), r.verdict_detail(f)) for r, f in report.fixed()],
         "errors": [error_object(error) for error in report.errors()],
         "summary": {
             "files": report.file_count,
@@ -129,14 +130,19 @@ def read_report(data: Mapping[str, Any]) -> Report:
             return results.setdefault(path, FileResult(path))
 
         verdicts: dict[str, dict[str, str]] = defaultdict(dict)
+        details: dict[str, dict[str, str]] = defaultdict(dict)
         for key in ("findings", "fixed"):
             for item in data[key]:
                 finding = _finding(item)
                 getattr(result(item["path"]), key).append(finding)
                 if item["verdict"] is not None:
                     verdicts[item["path"]][finding.scope] = item["verdict"]
+                if item.get("verdict_detail"):
+                    details[item["path"]][finding.scope] = item["verdict_detail"]
         for path, by_scope in verdicts.items():
             results[path].verdicts = by_scope
+        for path, by_scope in details.items():
+            results[path].verdict_details = by_scope
         for item in data["errors"]:
             column = item["column"]
             error = FileError(

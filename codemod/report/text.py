@@ -57,6 +57,10 @@ def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool) -> str
     if not is_fixable(finding):
         return f"no fix: this version of gradsafe has no rewrite pass for `{fix.kind.value}` fixes yet"
     if after_fixing:
+        verdict = result.verdict(finding)
+        if verdict in ("rejected", "unverified"):
+            detail = result.verdict_detail(finding)
+            return f"no fix: verification {verdict} the rewrite" + (f": {detail}" if detail else "")
         reason = _declined_reason(result, finding)
         return f"no fix: the fix was declined: {reason}" if reason else "no fix: the fix was not applied"
     return f"fix: {fix.description} ({fix.kind.value}, {fix.safety.value})"

@@ -1,0 +1,205 @@
+"""The verify stage of ``diff`` / ``fix``: prove each rewritten function before its hunk is emitted.
+
+Sits between rewrite and emit.  The rewritten files go to ``codemod.verify`` (which runs the user's
+code in a worker subprocess); every changed function gets a verdict.  Functions whose rewrite is
+``rejected`` (or ``unverified``, unless the user accepts those) are taken out of the rewrite: the
+fix loop runs again with their scopes excluded, and the smaller rewrite is verified again, until
+every emitted change is proven.  The verdicts end up on each ``FileResult`` so that every report
+format can show them.
+
+Verdicts are per function, fixes per finding scope.  Most fixes edit only their own function; two
+kinds reach further: ``inplace=False`` at a module's construction (often in ``__init__``) and a
+helper made to return its argument (the helper and its call sites).  A rejected function that is
+no fix's own scope therefore also drops the fixes of those kinds: conservative, never unproven.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from codemod.config import Settings
+from codemod.findings import FixKind
+from codemod.pipeline import FileResult, process_source
+
+# Fix kinds whose edits can land outside the function of their finding.
+_FAR_REACHING = frozenset({FixKind.INPLACE_FLAG, FixKind.HELPER_RETURN})
+MAX_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How ``diff``/``fix`` verify: the settings of ``codemod.verify`` and which verdicts are emitted."""
+
+    scenarios: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    timeout: float | None = None
+    workers: int | None = None
+    emit_unverified: bool = False
+
+
+class VerifyUnavailable(Exception):
+    """Verification cannot run here (torch missing, no worker); the message says what to do."""
+
+
+@dataclass
+class _FileState:
+    result: FileResult
+    excluded: set[str] = field(default_factory=set)
+    # Verdicts and their explanations by verification unit (function qualname or "<module>"),
+    # latest round wins.
+    verdicts: dict[str, str] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def scope_unit(scope: str) -> str:
+    """The verification unit of a finding scope: nested functions count as their enclosing one."""
+    if not scope:
+        return "<module>"
+    return scope.split(".<locals>.", 1)[0]
+
+
+def verify_results(
+    results: Sequence[FileResult],
+    settings: Settings,
+    options: VerifyOptions,
+    *,
+    announce: Callable[[str], None],
+    start_progress: Callable[[int], Callable[[str, str], None]] | None = None,
+) -> None:
+    """Verify every rewritten file in ``results`` and keep only proven changes (in place)."""
+    from codemod.verify import (
+        FileChange,
+        SettingsError,
+        count_targets,
+        VerificationUnavailable,
+        VerifySettings,
+        WorkerPool,
+        notice,
+        torch_available,
+        verify,
+    )
+    from codemod.verify.verdicts import Verdict
+
+    states = [_FileState(r) for r in results if r.edit is not None]
+    if not states:
+        return
+    if not torch_available():
+        raise VerifyUnavailable(
+            "verification needs torch: pip install 'gradsafe[verify]' (torch==2.13.0), or pass --no-verify"
+        )
+    try:
+        base = VerifySettings.from_config(settings.verify)
+    except SettingsError as exc:  # validated when the configuration was loaded; kept for safety
+        raise VerifyUnavailable(str(exc)) from None
+    verify_settings = _with_options(base, options)
+    root = Path(settings.root)
+    accepted = {Verdict.VERIFIED.value, Verdict.REPAIRED.value}
+    if options.emit_unverified:
+        accepted.add(Verdict.UNVERIFIED.value)
+
+    def changes(pending: list[_FileState]) -> list[FileChange]:
+        return [
+            FileChange(Path(s.result.edit.source.path), s.result.edit.source.text, s.result.edit.new_text)
+            for s in pending
+            if s.result.edit is not None
+        ]
+
+    first = changes(states)
+    announce(notice(first))
+    progress = start_progress(count_targets(first)) if start_progress is not None else None
+    pool = WorkerPool(verify_settings.workers, verify_settings.memory_mb)
+    try:
+        pending = states
+        for _ in range(MAX_ROUNDS):
+            batch = changes(pending)
+            if not batch:
+                break
+            try:
+                verdicts = verify(batch, verify_settings, root=root, progress=progress, pool=pool)
+            except VerificationUnavailable as exc:
+                raise VerifyUnavailable(str(exc)) from None
+            by_path: dict[Path, list] = {}
+            for verdict in verdicts:
+                by_path.setdefault(Path(verdict.path), []).append(verdict)
+            next_round = []
+            for state in pending:
+                path = Path(state.result.edit.source.path)  # type: ignore[union-attr]
+                refused = set()
+                for verdict in by_path.get(path, []):
+                    state.verdicts[verdict.qualname] = verdict.verdict.value
+                    state.details[verdict.qualname] = verdict.detail
+                    if verdict.verdict.value not in accepted:
+                        refused.add(verdict.qualname)
+                if refused and _exclude(state, refused, settings):
+                    next_round.append(state)
+            pending = next_round
+        else:
+            # Still refusing after the last round: emit nothing for those files.
+            for state in pending:
+                _exclude_everything(state, settings)
+    finally:
+        pool.close()
+    for state in states:
+        _record(state)
+
+
+def _with_options(base, options: VerifyOptions):
+    from dataclasses import replace
+
+    changes: dict[str, object] = {}
+    if options.scenarios:
+        changes["scenarios"] = tuple(base.scenarios) + tuple(options.scenarios)
+    if options.examples:
+        changes["examples"] = tuple(base.examples) + tuple(options.examples)
+    if options.timeout is not None:
+        changes["timeout"] = options.timeout
+    if options.workers is not None:
+        changes["workers"] = options.workers
+    return replace(base, **changes) if changes else base
+
+
+def _exclude(state: _FileState, refused: set[str], settings: Settings) -> bool:
+    """Rewrite the file again without the refused functions' fixes.  True when a change is left."""
+    result = state.result
+    scopes = {a.finding.scope for a in result.applied}
+    for applied in result.applied:
+        unit = scope_unit(applied.finding.scope)
+        fix = applied.finding.fix
+        if unit in refused:
+            state.excluded.add(applied.finding.scope)
+        elif fix is not None and fix.kind in _FAR_REACHING and any(
+            r not in {scope_unit(s) for s in scopes} for r in refused
+        ):
+            state.excluded.add(applied.finding.scope)
+    return _rerun(state, settings)
+
+
+def _exclude_everything(state: _FileState, settings: Settings) -> None:
+    state.excluded |= {a.finding.scope for a in state.result.applied}
+    _rerun(state, settings)
+
+
+def _rerun(state: _FileState, settings: Settings) -> bool:
+    edit = state.result.edit
+    assert edit is not None
+    fresh = process_source(edit.source, settings, fix=True, excluded_scopes=frozenset(state.excluded))
+    # Keep the verdicts of this file; everything else comes from the smaller rewrite.
+    result = state.result
+    result.findings, result.errors = fresh.findings, result.errors + fresh.errors
+    result.edit, result.applied, result.declined, result.fixed = fresh.edit, fresh.applied, fresh.declined, fresh.fixed
+    return result.edit is not None
+
+
+def _record(state: _FileState) -> None:
+    """Verdicts by finding scope, for every finding the report shows (fixed or remaining)."""
+    result = state.result
+    scopes = {f.scope for f in result.findings} | {f.scope for f in result.fixed}
+    scopes |= {a.finding.scope for a in result.applied} | state.excluded
+    for scope in scopes:
+        unit = scope_unit(scope)
+        if unit in state.verdicts:
+            result.verdicts[scope] = state.verdicts[unit]
+            if state.details.get(unit):
+                result.verdict_details[scope] = state.details[unit]

@@ -1,0 +1,152 @@
+"""The verify stage of `diff`/`fix`: only proven rewrites reach the user's files.
+
+These run the real analysis and passes and the real verification worker (torch), on small copies
+of the end-to-end programs.  The one rewrite that is deliberately wrong is injected by wrapping the
+real out-of-place pass, exactly as a buggy pass would produce it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from typer.testing import CliRunner
+
+import transforms
+from codemod.cli import app
+from codemod.findings import FixKind
+from transforms import PassResult
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+
+E2E = Path(__file__).parent / "fixtures" / "e2e"
+
+
+@pytest.fixture(autouse=True)
+def _needs_torch():
+    pytest.importorskip("torch")
+
+
+def copy_case(directory: Path, name: str) -> Path:
+    target = directory / f"{name}.py"
+    shutil.copy(E2E / f"{name}.py", target)
+    return target
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+class _WrongConstant:
+    """The real out-of-place pass, but it writes `g.mul(3.0)` where the original scales by 2."""
+
+    kind = FixKind.OUT_OF_PLACE
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def apply(self, module, fixes):
+        result = self.real.apply(module, fixes)
+        wrong = cst.parse_module(result.module.code.replace("mul(2.0)", "mul(3.0)"))
+        return PassResult(wrong, result.applied, result.declined)
+
+
+def test_a_wrong_rewrite_is_rejected_and_never_written(tmp_path: Path, monkeypatch) -> None:
+    path = copy_case(tmp_path, "gated_mlp")
+    original = path.read_bytes()
+    passes = transforms._passes()
+    monkeypatch.setitem(passes, FixKind.OUT_OF_PLACE, _WrongConstant(passes[FixKind.OUT_OF_PLACE]))
+    monkeypatch.chdir(tmp_path)
+
+    result = invoke("fix", "--format", "json", "--scenario", "gated_mlp.py:run", "gated_mlp.py")
+
+    assert path.read_bytes() == original
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    [finding] = report["findings"]
+    assert finding["code"] == "GS101"
+    assert finding["verdict"] == "rejected"
+    assert finding["verdict_detail"], "a rejection says what differed"
+    assert report["fixed"] == []
+
+
+def test_the_right_rewrite_of_the_same_file_is_written_as_repaired(tmp_path: Path, monkeypatch) -> None:
+    path = copy_case(tmp_path, "gated_mlp")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("fix", "--format", "json", "--scenario", "gated_mlp.py:run", "gated_mlp.py")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [f["verdict"] for f in report["fixed"]] == ["repaired"]
+    assert "g = g.mul(2.0)" in path.read_text()
+
+
+UNREACHABLE = '''import torch
+from torch import nn
+
+
+class Gate(nn.Module):
+    def __init__(self, dim, hidden):  # no defaults: gradsafe cannot build one without a scenario
+        super().__init__()
+        self.fc = nn.Linear(dim, hidden)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.fc(x))
+        g.mul_(2.0)
+        return g
+'''
+
+
+def test_unverified_rewrites_are_held_back_unless_asked_for(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "gate.py"
+    path.write_text(UNREACHABLE)
+    monkeypatch.chdir(tmp_path)
+
+    held = invoke("diff", "--format", "json", "-o", "report.json", "gate.py")
+    assert held.stdout == "", "no unverified hunk by default"
+    [finding] = json.loads((tmp_path / "report.json").read_text())["findings"]
+    assert finding["verdict"] == "unverified"
+    assert "scenario" in finding["verdict_detail"], "an unverified verdict says how to provide inputs"
+
+    emitted = invoke("fix", "--unverified", "--format", "json", "gate.py")
+    assert [f["verdict"] for f in json.loads(emitted.stdout)["fixed"]] == ["unverified"]
+    assert "g = g.mul(2.0)" in path.read_text()
+
+
+def test_no_verify_runs_nothing(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "gate.py"
+    path.write_text(UNREACHABLE)
+    monkeypatch.chdir(tmp_path)
+
+    def explode(*args, **kwargs):
+        raise AssertionError("--no-verify must not verify")
+
+    monkeypatch.setattr("codemod.verification.verify_results", explode)
+    result = invoke("fix", "--no-verify", "gate.py")
+    assert result.exit_code == 0, result.output
+    assert "verifying" not in result.stderr
+    assert "g = g.mul(2.0)" in path.read_text()
+
+
+def test_missing_torch_is_a_clear_error_and_nothing_is_written(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "gate.py"
+    path.write_text(UNREACHABLE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("codemod.verify.torch_available", lambda: False)
+    result = invoke("fix", "gate.py")
+    assert result.exit_code == 2
+    assert "verification needs torch" in result.stderr and "--no-verify" in result.stderr
+    assert "Traceback" not in result.output
+    assert path.read_text() == UNREACHABLE
+
+
+def test_scenarios_come_from_the_configuration_too(tmp_path: Path, monkeypatch) -> None:
+    path = copy_case(tmp_path, "classifier_head")
+    (tmp_path / "pyproject.toml").write_text('[tool.gradsafe.verify]\nscenarios = ["classifier_head.py:run"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = invoke("fix", "--format", "json", "classifier_head.py")
+    assert result.exit_code == 0, result.output
+    assert [f["verdict"] for f in json.loads(result.stdout)["fixed"]] == ["verified"]
+    assert "nn.ReLU(inplace=False)" in path.read_text()
