@@ -212,6 +212,21 @@ class Settings:
     respect_gitignore: bool
     policy: Policy
     verify: Mapping[str, Any]
+    # Hazards a traced run saw happen, by resolved file path: ((line, code), ...).  Set only by
+    # `gradsafe trace --fix`, so that the analysis plans fixes for exactly those sites.
+    confirmed: tuple[tuple[str, tuple[tuple[int, str], ...]], ...] = ()
+
+    def confirmed_for(self, path: Path) -> dict[int, str]:
+        if not self.confirmed:
+            return {}
+        key = os.path.abspath(path)
+        found: dict[int, str] = {}
+        # A write site's own code wins over a helper call site (GS502) on the same line.
+        for name, sites in self.confirmed:
+            if name == key:
+                for line, code in sorted(sites, key=lambda site: site[1] == "GS502"):
+                    found.setdefault(line, code)
+        return found
 
     def codes_for(self, path: Path) -> frozenset[str]:
         """The codes active for ``path``: the global selection minus its per-file ignores."""

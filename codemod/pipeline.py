@@ -91,7 +91,8 @@ def find_findings(source: SourceFile, settings: Settings) -> list[Finding]:
     """Parse, analyse and keep what the configuration and suppression comments let through."""
     tree = _parse(source)
     codes = settings.codes_for(source.path)
-    findings = [f for f in analyse(source, tree, policy=settings.policy) if f.code in codes]
+    confirmed = settings.confirmed_for(source.path)
+    findings = [f for f in analyse(source, tree, policy=settings.policy, confirmed=confirmed) if f.code in codes]
     return filter_suppressed(findings, source)
 
 

@@ -75,7 +75,7 @@ def _body_findings(body: list[ast.stmt], source: SourceFile, scope: str) -> list
     return findings
 
 
-def fake_analyse(source, tree=None, *, policy=None) -> list[Finding]:  # noqa: ANN001 - mirrors analyse()
+def fake_analyse(source, tree=None, *, policy=None, confirmed=None) -> list[Finding]:  # noqa: ANN001 - mirrors analyse()
     tree = tree if tree is not None else ast.parse(source.text)
     return sorted(_body_findings(tree.body, source, ""), key=lambda f: f.sort_key)
 

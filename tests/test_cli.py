@@ -207,7 +207,7 @@ def test_stdin_mixed_with_paths_is_a_usage_error(tree: Path) -> None:
 
 
 def test_internal_error_is_reported_with_the_file_name(tree: Path, monkeypatch) -> None:
-    def explode(source, tree=None, *, policy=None):
+    def explode(source, tree=None, *, policy=None, confirmed=None):
         raise RuntimeError("judge bug")
 
     monkeypatch.setattr(codemod.pipeline, "analyse", explode)

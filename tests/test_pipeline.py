@@ -92,7 +92,7 @@ def test_unreadable_file(tmp_path: Path, settings) -> None:
 def test_internal_error_names_the_file_keeps_the_traceback_and_the_run_goes_on(
     tmp_path: Path, settings, monkeypatch
 ) -> None:
-    def explode(source, tree=None, *, policy=None):
+    def explode(source, tree=None, *, policy=None, confirmed=None):
         if source.display == "a.py":
             raise KeyError("boom")
         return []
@@ -110,7 +110,7 @@ def test_internal_error_names_the_file_keeps_the_traceback_and_the_run_goes_on(
 
 
 def test_recursion_in_the_analysis_is_reported(tmp_path: Path, settings, monkeypatch) -> None:
-    def recurse(source, tree=None, *, policy=None):
+    def recurse(source, tree=None, *, policy=None, confirmed=None):
         return recurse(source)
 
     monkeypatch.setattr(codemod.pipeline, "analyse", recurse)

@@ -7,16 +7,28 @@ never imports torch: what each op saves for backward comes from the shipped op t
 from __future__ import annotations
 
 import ast
+from typing import Mapping
 
 from codemod.findings import Finding
 from codemod.rules import Policy
 from codemod.source import SourceFile
 
 
-def analyse(source: SourceFile, tree: ast.Module | None = None, *, policy: Policy = Policy.DEFAULT) -> list[Finding]:
-    """All findings for one file, sorted by position.  Raises ``SyntaxError`` if it does not parse."""
+def analyse(
+    source: SourceFile,
+    tree: ast.Module | None = None,
+    *,
+    policy: Policy = Policy.DEFAULT,
+    confirmed: Mapping[int, str] | None = None,
+) -> list[Finding]:
+    """All findings for one file, sorted by position.  Raises ``SyntaxError`` if it does not parse.
+
+    ``confirmed`` maps line numbers to rule codes that ``gradsafe trace`` saw happen there: an
+    in-place write on such a line is reported (and gets a fix planned) even where the static
+    judgement alone would stay silent, because the run proved it is a hazard.
+    """
     if tree is None:
         tree = ast.parse(source.text, filename=source.display)
     from codemod.analysis.judge import judge_module
 
-    return sorted(judge_module(tree, source, policy=policy), key=lambda f: f.sort_key)
+    return sorted(judge_module(tree, source, policy=policy, confirmed=confirmed or {}), key=lambda f: f.sort_key)

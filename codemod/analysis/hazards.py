@@ -19,14 +19,14 @@ Everything else is a memory optimisation and is left alone.  The fix for a hazar
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from codemod.analysis import remedies
 from codemod.analysis.liveness import Reads
 from codemod.analysis.mutations import Form, Mutation
 from codemod.analysis.values import Alias, Save, State, Storage, Tri, View
 from codemod.findings import Confidence, Finding, Related
-from codemod.rules import Policy
+from codemod.rules import Policy, get_rule
 from codemod.rules.arguments import ARGUMENT_MUTATED, HELPER_MUTATES_ARGUMENT
 from codemod.rules.data_aliases import DATA_UPDATE_SPELLING, DATA_WRITE_TO_SAVED, DETACH_ALIAS_WRITE
 from codemod.rules.leaves import BUFFER_ATTACHED, LEAF_MUTATED, LEAF_VIEW_MUTATED, PARAMETER_IN_FORWARD, PARAMETER_UPDATE
@@ -42,10 +42,11 @@ if TYPE_CHECKING:
 class Judge:
     """Collects the findings of one scope (function or module body)."""
 
-    def __init__(self, ctx: "ModuleContext", scope: "Scope", policy: Policy) -> None:
+    def __init__(self, ctx: "ModuleContext", scope: "Scope", policy: Policy, confirmed: Mapping[int, str] | None = None) -> None:
         self.ctx = ctx
         self.scope = scope
         self.policy = policy
+        self.confirmed = confirmed or {}  # line -> rule code that `gradsafe trace` saw happen there
         self.findings: dict[tuple[str, object], Finding] = {}
         self.escaped: set[int] = set()  # storages reachable from outside (attributes, containers)
         self.module_uses: list[tuple[Mutation, str | None]] = []  # in-place module calls: (use, why unsafe)
@@ -58,6 +59,26 @@ class Judge:
 
     # ------------------------------------------------------------------ the decision
     def on_mutation(self, m: Mutation, state: State, interp: "Interpreter") -> None:
+        before = len(self.findings)
+        self.judge_mutation(m, state, interp)
+        code = self.confirmed.get(m.span.line)
+        if (
+            code is not None
+            and code != "GS502"
+            and not self.scope.is_forward
+            and any(f.arg for _, f in state.storages(m.target))
+            and not _returns_a_value(self.scope.node)
+        ):
+            # A helper that writes its caller's tensor and returns nothing: rewriting its body would
+            # make the call a no-op; the fix belongs at the call site (GS502).
+            code = None
+        if code is not None and len(self.findings) == before and get_rule(code) is not None:
+            # The traced run saw this write break autograd: report it even where the static
+            # judgement alone was silent or only "possible", so that it gets its fix.
+            saves = _pending(state.storages(m.target))
+            self.report(get_rule(code), m, state, interp, saves=saves, premise=Tri.YES, confirmed=True)
+
+    def judge_mutation(self, m: Mutation, state: State, interp: "Interpreter") -> None:
         ref = m.target
         if not ref.is_tensorish or _is_grad_buffer(m.target_node):
             return  # `.grad` tensors are not part of any graph: zeroing or clipping them is fine
@@ -154,13 +175,14 @@ class Judge:
 
     # ------------------------------------------------------------------ findings
     def report(self, rule, m: Mutation, state: State, interp: "Interpreter", *, saves: frozenset[Save] = frozenset(),
-               leaves=(), premise: Tri = Tri.YES) -> None:
-        """Record a finding.  ``premise`` is how sure we are that the values involved require grad."""
+               leaves=(), premise: Tri = Tri.YES, confirmed: bool = False) -> None:
+        """Record a finding.  ``premise`` is how sure we are that the values involved require grad;
+        ``confirmed``: a traced run saw it happen, which settles every premise."""
         span = m.span
         key = (rule.code, span)
         if key in self.findings:
             return
-        if saves:
+        if saves and not confirmed:
             premise = Tri.YES if any(s.certain for s in saves) else Tri.MAYBE
         certain = premise is Tri.YES and (m.module is None or m.module.certain)
         confidence = Confidence.CERTAIN if certain else Confidence.POSSIBLE
@@ -169,7 +191,12 @@ class Judge:
             return
         if not certain and self.scope.inherited_context:
             self.argument_dependent.add(key)
-        message, related = self.explain(rule.code, m, state, saves, leaves)
+        if confirmed and not saves and rule.code in _NEEDS_SAVE:
+            message, related = _confirmed_message(m, rule.code), []
+        else:
+            message, related = self.explain(rule.code, m, state, saves, leaves)
+        if confirmed:
+            message += " (confirmed by `gradsafe trace`)"
         fix, reason = remedies.plan(rule.code, m, state, interp, self, saves)
         self.findings[key] = Finding(
             code=rule.code,
@@ -262,6 +289,21 @@ class Judge:
         if self.argument_dependent and self.ctx.call_grads.get(self.scope.qualname) is Tri.NO:
             return [f for k, f in self.findings.items() if k not in self.argument_dependent]
         return list(self.findings.values())
+
+
+def _returns_a_value(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node))
+
+
+_NEEDS_SAVE = frozenset({"GS101", "GS102", "GS401", "GS402", "GS502"})
+
+
+def _confirmed_message(m: Mutation, code: str) -> str:
+    """A message for a traced hazard whose save the static analysis could not see (another module)."""
+    what = f"`{m.display}`"
+    if code == "GS401":
+        return f"{what} writes through `.data` into a tensor that was saved for backward; gradients will be silently wrong"
+    return f"{what} overwrites a tensor that was saved for backward; backward will fail"
 
 
 def _is_grad_buffer(node: ast.expr) -> bool:

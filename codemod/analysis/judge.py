@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from codemod.analysis.context import ModuleContext
 from codemod.analysis.hazards import Judge
@@ -33,7 +33,9 @@ _AUG_NOT_INPLACE = (ast.MatMult,)
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def judge_module(tree: ast.Module, source: SourceFile, *, policy: Policy) -> list[Finding]:
+def judge_module(
+    tree: ast.Module, source: SourceFile, *, policy: Policy, confirmed: Mapping[int, str] | None = None
+) -> list[Finding]:
     if not _PREFILTER.search(source.text):
         return []
     scopes = list(_scopes(tree))
@@ -53,7 +55,7 @@ def judge_module(tree: ast.Module, source: SourceFile, *, policy: Policy) -> lis
         if not scope.grad_context and id(node) in contexts:
             scope.grad_context = True
             scope.inherited_context = not contexts[id(node)]
-        judge = Judge(ctx, scope, policy)
+        judge = Judge(ctx, scope, policy, confirmed or {})
         interp = Interpreter(ctx, scope, judge)
         interp.run(interp.initial_state())
         judges.append(judge)

@@ -121,7 +121,10 @@ def _out_of_place(code: str, m: Mutation, state: State, interp: "Interpreter", j
         if info is None or info.out_of_place is None:
             return _clone(m, state, judge, saves=saves)
         params.update(method=m.op, replacement=info.out_of_place)
-        description = f"rewrite `{m.name}.{m.op}(...)` as `{m.name} = {m.name}.{info.out_of_place}(...)`"
+        if read_later:
+            description = f"rewrite `{m.name}.{m.op}(...)` as `{m.name} = {m.name}.{info.out_of_place}(...)`"
+        else:
+            description = f"use `{m.name}.{info.out_of_place}(...)` instead of `{m.op}` (`{m.name}` is not read afterwards)"
     elif m.form is Form.AUGASSIGN:
         params.update(operator=m.op)
         description = f"rewrite `{m.name} {m.op} ...` as `{m.name} = {m.name} {m.op[:-1]} ...`"

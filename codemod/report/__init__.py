@@ -53,6 +53,7 @@ class Command(str, enum.Enum):
     CHECK = "check"
     DIFF = "diff"
     FIX = "fix"
+    TRACE = "trace"  # findings of a traced run (`gradsafe trace`), not of the analysis
 
 
 @dataclass(frozen=True)

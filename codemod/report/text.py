@@ -88,7 +88,12 @@ def summary_lines(report: Report) -> list[str]:
     lines: list[str] = []
     found = report.finding_count
     in_files = plural(report.files_with_findings, "file")
-    if report.command is Command.CHECK:
+    if report.command is Command.TRACE:
+        if found:
+            lines.append(f"The traced run hit {plural(found, 'hazard')} in {in_files}.")
+        else:
+            lines.append("No hazard happened in the traced run.")
+    elif report.command is Command.CHECK:
         if found:
             fixable = report.fixable_count
             suffix = f" ({fixable} fixable with `gradsafe fix`)" if fixable else ""
