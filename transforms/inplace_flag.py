@@ -1,0 +1,124 @@
+"""Turning ``inplace=True`` off: at a module's construction, or in a functional call.
+
+``nn.ReLU(inplace=True)`` and ``F.relu(x, inplace=True)`` overwrite their input; when autograd
+saved that input (a sigmoid's output, say), backward fails.  Computing the activation into a new
+tensor fixes it and changes nothing else, provided nothing reads the input afterwards expecting
+the overwritten values - which the judge has checked for every call of the module before asking
+for a flip (``codemod.analysis.remedies``).
+
+``FixKind.INPLACE_FLAG`` parameters:
+
+* ``mode="construction"``: ``fix.target`` is the call that builds the module (in ``__init__``,
+  inside ``nn.Sequential(...)``, in a dict of layers).  Its ``inplace=True`` becomes
+  ``inplace=False``; a positional flag (``nn.ReLU(True)``, the last argument of every torch
+  activation and dropout module) becomes ``False``.  Other arguments are untouched.
+* ``mode="call"``: ``fix.target`` is a functional call (``F.relu(x, inplace=True)``,
+  ``F.dropout(h, p, training, inplace=True)``).  The ``inplace=True`` argument is removed, the
+  smallest edit that computes out of place.  With ``rebind`` (a name), the call is a statement
+  that relied on the write, and its result is bound instead: ``F.relu(x, inplace=True)`` ->
+  ``x = F.relu(x)``.
+
+Only a literal flag is changed: ``inplace=self.inplace`` is chosen elsewhere, and the fix is
+declined with that reason rather than hard-coding a value over the user's setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from codemod.findings import Fix, FixKind
+from transforms import PassResult
+from transforms.locate import NodeIndex
+from transforms.out_of_place import (
+    Edits,
+    argument_problem,
+    assignment,
+    dotted_name,
+    input_argument,
+    keyword_argument,
+    locality_problem,
+    run_pass,
+    without_argument,
+)
+
+_FALSE = "False"
+
+
+def _is_literal(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString)) or (
+        isinstance(expr, cst.Name) and expr.value in ("True", "False", "None")
+    )
+
+
+def _set_flag(arg: cst.Arg) -> cst.Arg:
+    return arg.with_changes(value=cst.Name(_FALSE, lpar=arg.value.lpar, rpar=arg.value.rpar))
+
+
+def _plan_construction(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
+    call = index.find(fix.target, cst.Call)
+    if call is None:
+        return "no module construction at the target span"
+    flag = keyword_argument(call, "inplace")
+    if flag is None:
+        positional = [a for a in call.args if a.keyword is None]
+        flag = positional[-1] if positional and not positional[-1].star else None
+        if flag is None or not (isinstance(flag.value, cst.Name) and flag.value.value == "True"):
+            return "the construction has no `inplace` flag to turn off"
+    elif not _is_literal(flag.value):
+        return "`inplace` is set from an expression; turn it off where that value is chosen"
+    position = call.args.index(flag)
+
+    def turn_off(updated: cst.Call) -> cst.Call:
+        args = list(updated.args)
+        args[position] = _set_flag(args[position])
+        return updated.with_changes(args=args)
+
+    edits.add(call, turn_off)
+    return None
+
+
+def _plan_call(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
+    call = index.find(fix.target, cst.Call)
+    if call is None:
+        return "no call at the target span"
+    flag = keyword_argument(call, "inplace")
+    if flag is None:
+        return "the call has no `inplace=` argument"
+    if not _is_literal(flag.value):
+        return "`inplace` is set from an expression; turn it off where that value is chosen"
+    edits.add(call, lambda c: without_argument(c, "inplace"))
+    rebind = fix.params.get("rebind")
+    if not rebind:
+        return None
+    statement = index.parent(call)
+    if not (isinstance(statement, cst.Expr) and statement.value is call):
+        return f"the call is not a statement of its own, so `{rebind}` cannot be assigned its result"
+    written = input_argument(call)
+    if written is None or dotted_name(written.value) != rebind:
+        return f"the call does not write `{rebind}`"
+    problem = argument_problem(index, call, rebind) or locality_problem(index, statement, rebind)
+    if problem:
+        return problem
+    edits.add(statement, lambda e: assignment(rebind, e.value, like=e))
+    return None
+
+
+def _plan(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
+    mode = fix.params.get("mode")
+    if mode == "construction":
+        return _plan_construction(index, fix, edits)
+    if mode == "call":
+        return _plan_call(index, fix, edits)
+    return f"unknown inplace-flag mode {mode!r}"
+
+
+class InplaceFlagPass:
+    kind = FixKind.INPLACE_FLAG
+
+    def apply(self, module: cst.Module, fixes: Sequence[Fix]) -> PassResult:
+        return run_pass(module, fixes, _plan)
+
+
+PASS = InplaceFlagPass()

@@ -1,0 +1,685 @@
+"""Out-of-place rewrites: ``x.add_(y)`` -> ``x = x.add(y)``, ``x += y`` -> ``x = x + y``.
+
+An in-place write changes the one tensor object that every name bound to it sees.  The
+out-of-place rewrite computes a new tensor instead and binds it to the written name, so code that
+reads the name afterwards sees the same values as before, while the old tensor (the one autograd
+saved) stays intact.  The judge has already checked that no *other* live name holds the tensor
+(``codemod.analysis.remedies``); this pass makes sure the *binding* is right wherever the write
+sits, and declines where Python gives no way to bind it.
+
+``FixKind.OUT_OF_PLACE`` parameters (``fix.target`` is the mutating node):
+
+* ``form``: ``"method"`` (the call ``recv.op_(...)``), ``"function"`` (``torch.relu_(x)``,
+  ``F.relu_(x)``), ``"out"`` (``torch.add(a, b, out=buf)``) or ``"augassign"`` (the statement
+  ``x += y``; any operator but ``@=``, which is not in-place);
+* ``name``: the dotted name that holds the written tensor (``"y"``, ``"self.h"``), or ``None`` for
+  a fresh temporary nothing names (``s.sqrt().add_(eps)``), which only needs the method renamed;
+* ``method``/``replacement``, ``function``/``replacement``, ``operator``: what to rewrite into;
+  names come from the op table (``codemod.analysis.optable``) through the judge;
+* ``read_later``: the judge saw ``name`` read after the statement (absent counts as true);
+* ``through_data``: the write goes through ``name.data`` (``y.data.clamp_(max=1)``); the rewrite
+  drops the ``.data`` and binds the differentiable result (``y = y.clamp(max=1)``).
+
+An in-place call returns the tensor it wrote, so ``x.add_(1).mul_(2)`` writes ``x`` twice: the
+whole chain of in-place calls above the target becomes out-of-place, and the top of the chain is
+the value that gets bound.  Where that value sits decides how:
+
+* an expression statement is rebound: ``x.add_(1).mul_(2)`` -> ``x = x.add(1).mul(2)``;
+* an assignment binds both names, ``x`` first so that later targets see it as the original
+  did: ``y = x.clamp_(0)`` -> ``x = y = x.clamp(0)``;
+* ``return``/annotated assignment get a statement before them: ``return self.h.tanh_()`` ->
+  ``self.h = self.h.tanh()`` then ``return self.h``;
+* anywhere else (call arguments, conditions, comprehensions) an assignment expression:
+  ``f(x.add_(1))`` -> ``f(x := x.add(1))``, parenthesised wherever Python requires it.
+
+When the name is not read again the call is only renamed (``return h.tanh_()`` ->
+``return h.tanh()``, ``y = x.clamp_(0)`` -> ``y = x.clamp(0)``) - but only for a variable local
+to its function, outside loops and comprehensions (where the write feeds the next evaluation),
+and when nothing else in the statement reads it.
+
+Declined, with the reason: a name that is not a local variable of its function (rebinding a
+closure variable or a global from inside a function makes it local); an argument of a function
+that returns nothing (its callers see the write only through their tensor: that needs the
+helper-return fix); an attribute written inside an expression (no assignment expression can bind
+it); a write inside a lambda (it may run any number of times); a comprehension's iterable,
+iteration variable or class-body comprehension (``:=`` is a syntax error there), or a
+comprehension that keeps the written tensor while later iterations write it again; a chain that
+reads the name after the write (``y.mul_(2).add_(y)``); and a statement that reads the name
+again elsewhere, in an order against the write that a rebinding cannot keep.
+
+The pieces other passes need (applying a set of edits, rebinding, the out-of-place call chain,
+augmented assignment as a binary operation, dropping an argument) live here too: those passes
+are this rewrite applied to a parameter, a helper's argument, or an ``inplace=True`` flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import ClassScope, ComprehensionScope, GlobalScope, ScopeProvider
+
+from codemod.analysis.optable import OpTable
+from codemod.analysis.optable import load as load_optable
+from codemod.findings import Fix, FixKind
+from transforms import PassResult
+from transforms.locate import NodeIndex
+
+EditResult = cst.CSTNode | cst.FlattenSentinel
+Edit = Callable[[Any], EditResult]
+
+
+# ---------------------------------------------------------------------- applying edits
+class Edits:
+    """Edits to one module, keyed by original node and applied in a single traversal.
+
+    Each edit is a function of the *updated* node (its children already edited), so edits nested
+    inside each other compose: a call is renamed and then wrapped in ``:=``; a helper's call site
+    is rebound inside a function whose body another fix rewrites.  A fix plans into its own
+    ``Edits`` and merges it only when the whole plan succeeded, so a declined fix leaves nothing.
+    """
+
+    def __init__(self) -> None:
+        self._edits: dict[cst.CSTNode, list[Edit]] = {}
+
+    def add(self, node: cst.CSTNode, edit: Edit) -> None:
+        self._edits.setdefault(node, []).append(edit)
+
+    def merge(self, other: Edits) -> None:
+        for node, edits in other._edits.items():
+            self._edits.setdefault(node, []).extend(edits)
+
+    def apply(self, module: cst.Module) -> cst.Module:
+        return module.visit(_ApplyEdits(self._edits)) if self._edits else module
+
+
+class _ApplyEdits(cst.CSTTransformer):
+    def __init__(self, edits: Mapping[cst.CSTNode, list[Edit]]) -> None:
+        super().__init__()
+        self._edits = edits
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> EditResult:  # type: ignore[override]
+        result: EditResult = updated_node
+        for edit in self._edits.get(original_node, ()):
+            result = edit(result)
+        return result
+
+
+Planner = Callable[[NodeIndex, Fix, Edits], str | None]
+
+
+def run_pass(module: cst.Module, fixes: Sequence[Fix], plan: Planner) -> PassResult:
+    """Plan every fix with ``plan`` (which returns a reason to decline, or None), then edit once."""
+    index = NodeIndex(module)
+    result = PassResult(index.module)
+    edits = Edits()
+    for fix in fixes:
+        draft = Edits()
+        reason = plan(index, fix, draft)
+        if reason is None:
+            edits.merge(draft)
+            result.applied.append(fix)
+        else:
+            result.declined.append((fix, reason))
+    result.module = edits.apply(index.module)
+    return result
+
+
+# ---------------------------------------------------------------------- small CST helpers
+def dotted_name(expr: cst.BaseExpression) -> str | None:
+    """``self.h`` for the expression ``self.h`` (parentheses ignored); None for anything else."""
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if isinstance(expr, cst.Name):
+        parts.append(expr.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def name_expression(name: str) -> cst.BaseExpression:
+    """The expression for a dotted name (``"self.h"`` -> ``self.h``)."""
+    return cst.parse_expression(name)
+
+
+def assignment(name: str, value: cst.BaseExpression, like: cst.BaseSmallStatement | None = None) -> cst.Assign:
+    """``name = value`` (keeping the semicolon of the statement it replaces)."""
+    semicolon = like.semicolon if like is not None else cst.MaybeSentinel.DEFAULT
+    return cst.Assign(targets=[cst.AssignTarget(name_expression(name))], value=value, semicolon=semicolon)
+
+
+def rename_method(call: cst.Call, method: str) -> cst.Call:
+    assert isinstance(call.func, cst.Attribute)
+    return call.with_changes(func=call.func.with_changes(attr=cst.Name(method)))
+
+
+def without_argument(call: cst.Call, keyword: str) -> cst.Call:
+    """``call`` without its ``keyword=`` argument; the comma style of the argument list is kept."""
+    args = list(call.args)
+    position = next(i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == keyword)
+    removed = args.pop(position)
+    if position == len(args) and args:
+        # The removed argument was the last: its comma (or lack of one) ends the list now.
+        args[-1] = args[-1].with_changes(comma=removed.comma)
+    return call.with_changes(args=args)
+
+
+def keyword_argument(call: cst.Call, keyword: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+
+
+def input_argument(call: cst.Call) -> cst.Arg | None:
+    """The tensor argument of a torch function: the first positional one, or ``input=``."""
+    first = call.args[0] if call.args and call.args[0].keyword is None and not call.args[0].star else None
+    return first or keyword_argument(call, "input")
+
+
+class _NameUses(cst.CSTVisitor):
+    """Every ``Name`` that refers to a variable (not attribute names or keyword names)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.found: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name:
+            self.found.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+def name_uses(node: cst.CSTNode, name: str) -> list[cst.Name]:
+    visitor = _NameUses(name)
+    node.visit(visitor)
+    return visitor.found
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and everything below it, parents before children."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(reversed(current.children))
+
+
+# ---------------------------------------------------------------------- augmented assignment
+_BINARY_FOR_AUGMENTED: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+    cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo,
+    cst.PowerAssign: cst.Power,
+    cst.LeftShiftAssign: cst.LeftShift,
+    cst.RightShiftAssign: cst.RightShift,
+    cst.BitAndAssign: cst.BitAnd,
+    cst.BitOrAssign: cst.BitOr,
+    cst.BitXorAssign: cst.BitXor,
+}
+
+# How tightly each binary operator binds (Python's grammar, higher binds tighter).
+_BINDING: dict[type[cst.BaseBinaryOp], int] = {
+    cst.BitOr: 1, cst.BitXor: 2, cst.BitAnd: 3, cst.LeftShift: 4, cst.RightShift: 4, cst.Add: 5, cst.Subtract: 5,
+    cst.Multiply: 6, cst.Divide: 6, cst.FloorDivide: 6, cst.Modulo: 6, cst.MatrixMultiply: 6, cst.Power: 8,
+}
+_UNARY = 7
+_ATOM = 9
+
+
+def _binding(expr: cst.BaseExpression) -> int:
+    if expr.lpar:
+        return _ATOM
+    if isinstance(expr, cst.BinaryOperation):
+        return _BINDING[type(expr.operator)]
+    if isinstance(expr, cst.UnaryOperation):
+        return 0 if isinstance(expr.operator, cst.Not) else _UNARY
+    if isinstance(expr, (cst.Comparison, cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.NamedExpr, cst.Yield,
+                         cst.Tuple, cst.StarredElement)):
+        return 0
+    return _ATOM
+
+
+def is_augmented_inplace(aug: cst.AugAssign) -> bool:
+    """``@=`` is not in-place on tensors (there is no ``__imatmul__``); every other operator is."""
+    return type(aug.operator) in _BINARY_FOR_AUGMENTED
+
+
+def augmented_value(aug: cst.AugAssign) -> cst.BinaryOperation:
+    """``x op= v`` as the expression ``x op v``: same operator spacing, ``v`` parenthesised if needed."""
+    op_type = _BINARY_FOR_AUGMENTED[type(aug.operator)]
+    operator = op_type(whitespace_before=aug.operator.whitespace_before,  # type: ignore[call-arg]
+                       whitespace_after=aug.operator.whitespace_after)
+    right = aug.value
+    # Left-associative operators need parentheses around an equally tight right side
+    # (x -= a - b); `**` is right-associative and takes a unary operand as it is (x ** -a).
+    weakest = _UNARY - 1 if op_type is cst.Power else _BINDING[op_type]
+    if _binding(right) <= weakest:
+        right = right.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.BinaryOperation(left=aug.target.deep_clone(), operator=operator, right=right)
+
+
+def augmented_as_assignment(aug: cst.AugAssign) -> cst.Assign:
+    """``x op= v`` -> ``x = x op v`` with the user's spacing around the operator."""
+    return cst.Assign(
+        targets=[cst.AssignTarget(aug.target, whitespace_before_equal=aug.operator.whitespace_before,
+                                  whitespace_after_equal=aug.operator.whitespace_after)],
+        value=augmented_value(aug),
+        semicolon=aug.semicolon,
+    )
+
+
+# ---------------------------------------------------------------------- in-place call chains
+def inplace_base(expr: cst.BaseExpression, table: OpTable) -> cst.BaseExpression:
+    """The tensor an expression is, seen through in-place calls (which return their receiver)."""
+    while (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+           and table.inplace_method(expr.func.attr.value) is not None):
+        expr = expr.func.value
+    return expr
+
+
+def chain_above(index: NodeIndex, call: cst.Call, table: OpTable) -> list[cst.Call]:
+    """The in-place calls made on the result of ``call`` (``.mul_(2)`` in ``x.add_(1).mul_(2)``), in order."""
+    links: list[cst.Call] = []
+    node: cst.CSTNode = call
+    while True:
+        attribute = index.parent(node)
+        if not (isinstance(attribute, cst.Attribute) and attribute.value is node):
+            return links
+        link = index.parent(attribute)
+        if not (isinstance(link, cst.Call) and link.func is attribute and table.inplace_method(attribute.attr.value)):
+            return links
+        links.append(link)
+        node = link
+
+
+def _rename_chain(links: Sequence[cst.Call], table: OpTable, edits: Edits) -> None:
+    """Make the leading in-place calls of a chain out-of-place, up to the first that has no such form.
+
+    Calls after it stay in-place; they write the fresh result, which nothing else holds.
+    """
+    for link in links:
+        info = table.inplace_method(link.func.attr.value)  # type: ignore[attr-defined]
+        if info is None or info.out_of_place is None:
+            return
+        edits.add(link, lambda c, m=info.out_of_place: rename_method(c, m))
+
+
+# ---------------------------------------------------------------------- where a value sits
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Module)
+_LOOPS = (cst.For, cst.While)
+
+
+@dataclass
+class _Site:
+    """Where an expression is evaluated, as far as binding a name there is concerned."""
+
+    statement: cst.CSTNode  # the small statement, or the compound statement whose header holds it
+    scope: cst.CSTNode  # the enclosing FunctionDef, ClassDef or Module
+    problem: str | None = None  # nothing can be bound here
+    repeated: bool = False  # a loop, a comprehension or a `while` test evaluates it again
+    in_lambda: bool = False
+    in_comprehension: bool = False
+    in_iterable: bool = False  # a comprehension's iterable: `:=` is a syntax error there
+    comprehension_targets: set[str] = field(default_factory=set)
+
+
+def _site_of(index: NodeIndex, expr: cst.CSTNode) -> _Site:
+    node = expr
+    in_lambda = in_comprehension = in_iterable = repeated = False
+    targets: set[str] = set()
+    outer_iter_of: cst.CSTNode | None = None
+    problem = None
+    while True:
+        parent = index.parent(node)
+        assert parent is not None, "an expression always sits in a statement"
+        if isinstance(parent, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            break
+        if isinstance(parent, cst.Lambda):
+            in_lambda = True
+        elif isinstance(parent, cst.CompFor) and node is parent.iter:
+            in_iterable = True
+            outer_iter_of = parent
+        elif isinstance(parent, _COMPREHENSIONS):
+            if outer_iter_of is not parent.for_in:
+                # Everything but the first iterable runs once per element, in the comprehension's scope.
+                in_comprehension = repeated = True
+                targets |= _comprehension_targets(parent)
+            outer_iter_of = None
+        elif isinstance(parent, cst.Decorator):
+            problem = "the write is in a decorator"
+        node = parent
+    statement = parent
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        problem = problem or "the write is in a `def`/`class` header"
+    if isinstance(statement, cst.While) and node is statement.test:
+        repeated = True
+    scope = statement
+    while not isinstance(scope, _SCOPES) or scope is statement:
+        if isinstance(scope, _LOOPS) and scope is not statement:
+            repeated = True
+        scope = index.parent(scope)  # type: ignore[assignment]
+    return _Site(statement, scope, problem, repeated, in_lambda, in_comprehension, in_iterable, targets)
+
+
+def _comprehension_targets(comprehension: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    for_in: cst.CompFor | None = comprehension.for_in  # type: ignore[attr-defined]
+    while for_in is not None:
+        names |= {n.value for n in walk(for_in.target) if isinstance(n, cst.Name)}
+        for_in = for_in.inner_for_in
+    return names
+
+
+def locality_problem(index: NodeIndex, statement: cst.CSTNode, name: str) -> str | None:
+    """Why code at ``statement`` cannot rebind ``name`` without changing which variable it means.
+
+    Attributes can always be assigned.  A plain name must be a local variable (or parameter) of
+    the enclosing function, or module-level code: assigning a closure variable or a global inside
+    a function makes it local, and the code before the write would fail.
+    """
+    if "." in name:
+        return None
+    scope = index.wrapper.resolve(ScopeProvider).get(statement)
+    while isinstance(scope, ComprehensionScope):
+        scope = scope.parent
+    if scope is None or isinstance(scope, ClassScope):
+        return f"`{name}` would be bound in a class body"
+    if isinstance(scope, GlobalScope):
+        return None
+    if not scope.assignments[name]:
+        return f"`{name}` is not a local variable here; assigning it would make it one"
+    return None
+
+
+# ---------------------------------------------------------------------- functions and their arguments
+def argument_problem(index: NodeIndex, node: cst.CSTNode, name: str | None) -> str | None:
+    """A function that returns nothing shows its callers the write only through their argument.
+
+    Rebinding the parameter would make the call do nothing for them (the helper-return fix
+    changes the callers too).
+    """
+    function = next((a for a in index.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.Lambda))), None)
+    if name is None or "." in name or not isinstance(function, cst.FunctionDef):
+        return None
+    if name not in parameter_names(function):
+        return None
+    if any(isinstance(n, cst.Return) and n.value is not None for n in own_nodes(function)):
+        return None
+    return (f"`{name}` is an argument of `{function.name.value}()`, which returns nothing: its callers see the write "
+            "only through their tensor")
+
+
+def parameter_names(function: cst.FunctionDef) -> set[str]:
+    """The names ``function`` binds as parameters (``*args`` and ``**kwargs`` hold other objects)."""
+    params = function.params
+    return {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+
+
+def own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
+    """The nodes of ``function``'s body that run in its own scope (not in nested functions or classes)."""
+    pending: list[cst.CSTNode] = [function.body]
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            pending.extend(reversed(node.children))
+
+
+# ---------------------------------------------------------------------- the pass
+def plan_call(index: NodeIndex, table: OpTable, call: cst.Call, params: Mapping[str, Any], edits: Edits) -> str | None:
+    """Plan the out-of-place form of the in-place ``call`` and the binding of its result.
+
+    ``params`` are an out-of-place fix's parameters (forms ``method``, ``function`` and ``out``).
+    Returns the reason to decline, or None with the edits recorded in ``edits``.
+    """
+    form = params.get("form")
+    name = params.get("name")
+    if form == "method":
+        reason = _method_call(table, call, params, edits)
+    elif form == "function":
+        reason = _function_call(table, call, params, edits)
+    elif form == "out":
+        reason = _out_call(call, name, edits)
+    else:
+        reason = f"unknown out-of-place form {form!r}"
+    if reason is not None:
+        return reason
+    links = chain_above(index, call, table)
+    _rename_chain(links, table, edits)
+    if name is None:
+        return None  # a nameless fresh temporary: renaming was all it needed
+    root = name.split(".")[0]
+    if any(name_uses(arg, root) for link in links for arg in link.args):
+        return f"`{root}` is read again later in the chain of in-place calls, after the write"
+    top = links[-1] if links else call
+    return _bind(index, table, top, name, bool(params.get("read_later", True)), edits)
+
+
+def _method_call(table: OpTable, call: cst.Call, params: Mapping[str, Any], edits: Edits) -> str | None:
+    method, replacement, name = params.get("method"), params.get("replacement"), params.get("name")
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != method or not replacement:
+        return f"the target is not a call of `{method}`"
+    receiver = inplace_base(func.value, table)
+    if params.get("through_data"):
+        if not (isinstance(func.value, cst.Attribute) and func.value.attr.value == "data"
+                and dotted_name(func.value.value) == name):
+            return f"the write does not go through `{name}.data` directly"
+        edits.add(func.value, lambda data: data.value.with_changes(lpar=data.lpar, rpar=data.rpar))
+    elif name is not None and dotted_name(receiver) != name:
+        return f"the call does not write `{name}`"
+    edits.add(call, lambda c: rename_method(c, replacement))
+    return None
+
+
+def _function_call(table: OpTable, call: cst.Call, params: Mapping[str, Any], edits: Edits) -> str | None:
+    function, replacement, name = params.get("function") or "", params.get("replacement") or "", params.get("name")
+    module, _, inplace = function.rpartition(".")
+    replacement_module, _, out_of_place = replacement.rpartition(".")
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value != inplace:
+        return f"`{inplace}` is not called through its module here, so `{out_of_place}` may not be in scope"
+    if module != replacement_module or not out_of_place:
+        return f"`{replacement}` is not in the module of `{function}`"
+    written = input_argument(call)
+    if written is None or dotted_name(inplace_base(written.value, table)) != name:
+        return f"the call does not write `{name}`"
+    edits.add(call, lambda c: c.with_changes(func=c.func.with_changes(attr=cst.Name(out_of_place))))
+    return None
+
+
+def _out_call(call: cst.Call, name: str | None, edits: Edits) -> str | None:
+    out = keyword_argument(call, "out")
+    if out is None or name is None or dotted_name(out.value) != name:
+        return f"the call has no `out={name}`"
+    edits.add(call, lambda c: without_argument(c, "out"))
+    return None
+
+
+def _bind(index: NodeIndex, table: OpTable, top: cst.BaseExpression, name: str, read_later: bool,
+          edits: Edits) -> str | None:
+    """Bind ``name`` to the out-of-place value ``top`` where it stands (see the module docstring)."""
+    site = _site_of(index, top)
+    if site.problem:
+        return site.problem
+    if site.in_lambda:
+        return "the write is inside a lambda, which may run any number of times"
+    statement = site.statement
+    plain = "." not in name
+    root = name.split(".")[0]
+    # Reads of the name in the statement outside the chain: the write's own arguments run before it.
+    inside = {id(n) for n in name_uses(top, root)}
+    elsewhere = [n for n in name_uses(statement, root) if id(n) not in inside]
+    locality = locality_problem(index, statement, name)
+    rename_only = (not read_later and not site.repeated and not elsewhere
+                   and (not plain or (locality is None and isinstance(site.scope, cst.FunctionDef))))
+    parent = index.parent(top)
+    if isinstance(parent, cst.Expr) and parent.value is top:
+        if locality:
+            return locality
+        edits.add(parent, lambda e: assignment(name, e.value, like=e))
+        return None
+    if rename_only or _rebound_by(statement, name, root, elsewhere, site):
+        return None
+    if isinstance(parent, cst.Assign) and parent.value is top:
+        if locality:
+            return locality
+        if any(dotted_name(t.target) == name for t in parent.targets):
+            return None  # `x = x.clamp_(0)`: the rename binds it already
+        edits.add(parent, lambda a: a.with_changes(targets=[_target_like(name, a.targets[0]), *a.targets]))
+        return None
+    if isinstance(parent, (cst.Return, cst.AnnAssign)) and parent.value is top:
+        if locality:
+            return locality
+        _split_before(index, parent, name, edits)
+        return None
+    # Inside a larger expression: only an assignment expression can bind it.
+    if not plain:
+        return f"`{name}` is read later and an attribute cannot be assigned inside an expression"
+    if site.in_iterable:
+        return "`:=` is not allowed in a comprehension's iterable"
+    if name in site.comprehension_targets:
+        return f"`{name}` is a comprehension iteration variable, which `:=` cannot rebind"
+    if site.in_comprehension and isinstance(site.scope, cst.ClassDef):
+        return "`:=` is not allowed in a comprehension in a class body"
+    # Reads in a compound statement's blocks, or in an assignment's targets, come after the write.
+    body_reads = _in_body(index, statement)
+    targets = statement.targets if isinstance(statement, cst.Assign) else ()
+    after_value = {id(n) for t in targets for n in name_uses(t, root)}
+    if any(not body_reads(n) and id(n) not in after_value for n in elsewhere):
+        return f"`{name}` is read elsewhere in the same statement; rebinding it would change what that read sees"
+    if site.in_comprehension and not consumed(index, table, top):
+        return "the comprehension keeps the written tensor while later iterations write it again"
+    if locality:
+        return locality
+    # A positional argument takes `name := value` as it is; everywhere else it needs parentheses.
+    bare = isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star
+    edits.add(top, lambda t: _walrus(name, t, parenthesized=not bare))
+    return None
+
+
+def _rebound_by(statement: cst.CSTNode, name: str, root: str, elsewhere: Sequence[cst.Name], site: _Site) -> bool:
+    """Does the statement assign ``name`` itself, and read it nowhere but in the write (``x = f(x.mul_(2))``)?
+
+    Then what the write leaves in ``name`` is replaced by the assignment anyway: renaming the call
+    is enough, unless a comprehension evaluates the write more than once.
+    """
+    if not isinstance(statement, cst.Assign) or site.in_comprehension:
+        return False
+    rebinding = [t for t in statement.targets if dotted_name(t.target) == name]
+    in_targets = {id(n) for t in rebinding for n in name_uses(t, root)}
+    return bool(rebinding) and all(id(n) in in_targets for n in elsewhere)
+
+
+def _target_like(name: str, like: cst.AssignTarget) -> cst.AssignTarget:
+    return cst.AssignTarget(name_expression(name), whitespace_before_equal=like.whitespace_before_equal,
+                            whitespace_after_equal=like.whitespace_after_equal)
+
+
+def _walrus(name: str, value: cst.BaseExpression, *, parenthesized: bool) -> cst.NamedExpr:
+    """``(name := value)``, taking over the parentheses ``value`` already had."""
+    return cst.NamedExpr(
+        target=cst.Name(name),
+        value=value.with_changes(lpar=[], rpar=[]),
+        lpar=value.lpar or ([cst.LeftParen()] if parenthesized else []),
+        rpar=value.rpar or ([cst.RightParen()] if parenthesized else []),
+    )
+
+
+def _split_before(index: NodeIndex, statement: cst.Return | cst.AnnAssign, name: str, edits: Edits) -> None:
+    """``return <v>`` -> ``name = <v>`` then ``return name`` (the value is evaluated first either way)."""
+    line = index.parent(statement)
+
+    def split(small: cst.Return | cst.AnnAssign) -> tuple[cst.Assign, cst.BaseSmallStatement]:
+        return assignment(name, small.value), small.with_changes(value=name_expression(name))  # type: ignore[arg-type]
+
+    if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        def two_lines(updated: cst.SimpleStatementLine) -> cst.FlattenSentinel:
+            first, second = split(updated.body[0])  # type: ignore[arg-type]
+            return cst.FlattenSentinel([
+                cst.SimpleStatementLine([first], leading_lines=updated.leading_lines),
+                updated.with_changes(body=[second], leading_lines=[]),
+            ])
+
+        edits.add(line, two_lines)
+    else:
+        edits.add(statement, lambda s: cst.FlattenSentinel(list(split(s))))
+
+
+def _in_body(index: NodeIndex, statement: cst.CSTNode) -> Callable[[cst.CSTNode], bool]:
+    """For a compound statement: is a node inside one of its blocks (run after the header)?"""
+    blocks = (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+    def inside(node: cst.CSTNode) -> bool:
+        for ancestor in index.ancestors(node):
+            if ancestor is statement:
+                return False
+            if isinstance(ancestor, blocks) and index.parent(ancestor) is statement:
+                return True
+        return False
+
+    return inside
+
+
+def consumed(index: NodeIndex, table: OpTable, value: cst.BaseExpression) -> bool:
+    """Is ``value`` used up at once, making a new tensor, rather than kept by the surrounding code?
+
+    Operators and tensor methods that the op table knows are not views (``.sum()``) consume it;
+    a call argument or a container element may keep it.
+    """
+    parent = index.parent(value)
+    if isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget)):
+        return True
+    if isinstance(parent, cst.Attribute) and parent.value is value:
+        call = index.parent(parent)
+        method = parent.attr.value
+        info = table.lookup(f"Tensor.{method}")
+        return (isinstance(call, cst.Call) and call.func is parent and info is not None and info.view is None
+                and table.inplace_method(method) is None)
+    return False
+
+
+def _plan(table: OpTable, index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
+    params = fix.params
+    kind = cst.AugAssign if params.get("form") == "augassign" else cst.Call
+    node = index.find(fix.target, kind)
+    if node is None:
+        return f"no {'augmented assignment' if kind is cst.AugAssign else 'call'} at the target span"
+    problem = argument_problem(index, node, params.get("name"))
+    if problem:
+        return problem
+    if isinstance(node, cst.AugAssign):
+        return _plan_augassign(node, params.get("name"), edits)
+    return plan_call(index, table, node, params, edits)
+
+
+def _plan_augassign(aug: cst.AugAssign, name: str | None, edits: Edits) -> str | None:
+    if not is_augmented_inplace(aug):
+        return "`@=` is not an in-place operation"
+    if dotted_name(aug.target) != name:
+        return f"the statement does not write `{name}`"
+    edits.add(aug, augmented_as_assignment)
+    return None
+
+
+class OutOfPlacePass:
+    kind = FixKind.OUT_OF_PLACE
+
+    def apply(self, module: cst.Module, fixes: Sequence[Fix]) -> PassResult:
+        table = load_optable()
+        return run_pass(module, fixes, lambda index, fix, edits: _plan(table, index, fix, edits))
+
+
+PASS = OutOfPlacePass()
