@@ -29,7 +29,10 @@ from typing import Callable, Iterable
 from codemod.findings import Finding, FixKind
 from codemod.source import split_lines
 
-MAX_ITERATIONS = 10
+# Every round applies at least one fix or declines one for good, so the loop converges; rounds are
+# one fix per scope, so a function with many hazards needs as many rounds.  The cap only guards
+# against a pass that re-creates what it fixed (then the result would not be idempotent).
+MAX_ITERATIONS = 100
 
 # The text of one file -> its findings after selection, per-file ignores and suppressions.
 FindFn = Callable[[str], list[Finding]]
