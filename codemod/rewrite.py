@@ -10,7 +10,8 @@ time and re-runs the analysis on the new text before choosing more.  Each iterat
 
 A fix a pass declines is remembered, with its reason, and never offered again.  Fixes in
 ``excluded_scopes`` are never applied: verification uses that to drop the functions whose rewrite
-it rejected.  Every round's result must still compile (``check_rewrite``); if not, every fix of
+it rejected.  Every round's result must pass the safety check (``codemod.safety``: it compiles,
+and its ``ast`` changed only within the reach of that round's applied fixes); if not, every fix of
 the file is dropped and the caller reports an internal error.
 
 LibCST (through ``transforms``) is imported only when a file has a fix to apply, so ``gradsafe
@@ -27,6 +28,7 @@ from functools import lru_cache
 from typing import Callable, Iterable
 
 from codemod.findings import Finding, FixKind
+from codemod.safety import RewriteError, check_rewrite, touched_spans
 from codemod.source import split_lines
 
 # Every round applies at least one fix or declines one for good, so the loop converges; rounds are
@@ -78,22 +80,6 @@ class RewriteResult:
     remaining: list[Finding] = field(default_factory=list)  # findings on the final text
     declined: list[DeclinedFix] = field(default_factory=list)
     iterations: int = 0
-
-
-class RewriteError(Exception):
-    """The rewritten text failed a safety check; the caller discards every fix of the file."""
-
-
-def check_rewrite(original: str, rewritten: str, filename: str) -> None:
-    """Raise ``RewriteError`` unless ``rewritten`` is acceptable as a replacement for ``original``.
-
-    Today: it must compile.  This is the place for stronger guards (the AST outside the fixed
-    spans must be unchanged).
-    """
-    try:
-        compile(rewritten, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
-        raise RewriteError(f"the rewritten file does not compile ({exc}); no fix was applied") from None
 
 
 def span_text(lines: list[str], finding: Finding) -> str:
@@ -174,7 +160,7 @@ def fix_text(
         result.applied.extend(AppliedFix(f, iteration, span_text(lines, f)) for f in applied)
         result.iterations = iteration + 1
         if new_text != text:
-            check_rewrite(text, new_text, filename)
+            check_rewrite(text, new_text, filename, touched_spans(f.fix for f in applied if f.fix is not None))
             text = new_text
             findings = find(text)
     result.text = text
@@ -192,10 +178,16 @@ def _apply(text: str, batch: list[Finding]) -> tuple[str, list[Finding], list[tu
     rewrite_pass = transforms.get_pass(kind)
     if rewrite_pass is None:
         return text, [], [(f, f"no rewrite pass for fix kind '{kind.value}'") for f in batch]
+    module = libcst.parse_module(text)
+    # LibCST drops a lone "\r" that ends a file (old Mac or mixed line endings); it goes back on
+    # after the pass.  Any other difference would lose bytes the pass never meant to touch.
+    lost = text[len(module.code) :] if text.startswith(module.code) else None
+    if lost is None or lost.strip("\r"):
+        return text, [], [(f, "LibCST cannot print this file back unchanged") for f in batch]
     by_fix = {f.fix: f for f in batch}
-    outcome = rewrite_pass.apply(libcst.parse_module(text), [f.fix for f in batch])  # type: ignore[misc]
+    outcome = rewrite_pass.apply(module, [f.fix for f in batch])  # type: ignore[misc]
     declined = [(by_fix[fix], reason) for fix, reason in outcome.declined if fix in by_fix]
     applied = [by_fix[fix] for fix in outcome.applied if fix in by_fix]
     handled = {id(f) for f in applied} | {id(f) for f, _ in declined}
     declined += [(f, "the pass neither applied nor declined this fix") for f in batch if id(f) not in handled]
-    return outcome.module.code, applied, declined
+    return outcome.module.code + lost, applied, declined

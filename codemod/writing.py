@@ -20,6 +20,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from codemod.reading import read_bytes
 from codemod.source import SourceFile, content_hash
 
 
@@ -51,7 +52,7 @@ def write_source(source: SourceFile, new_text: str) -> None:
         if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
             with contextlib.suppress(PermissionError):  # then only the permission bits are kept
                 os.chown(temporary, status.st_uid, status.st_gid)
-        if content_hash(target.read_bytes()) != source.digest:
+        if content_hash(read_bytes(target)) != source.digest:
             raise WriteError("not written: the file changed on disk since gradsafe read it; run gradsafe again")
         os.replace(temporary, target)
     except OSError as exc:
