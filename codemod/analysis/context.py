@@ -82,6 +82,7 @@ class ModuleContext:
         # For each in-file function: may any tensor argument require grad, joined over the call
         # sites the interpreter has seen.
         self.call_grads: dict[str, Tri] = {}
+        self.labels: dict[ast.AST, str] = {}  # the short source text of nodes, for messages (Interpreter.label)
 
     # -- structure -------------------------------------------------------------------------
     def _collect(self) -> None:

@@ -171,7 +171,8 @@ class Interpreter:
             state.env["self"] = Ref(Kind.MODULE, module=ModuleInfo(api=None, user_class=info.name))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             scalars = _scalar_params(node)
-            evidence = _tensor_params(node, self.scope.params, self.ctx)
+            assumed = self.scope.is_forward or self.assume_tensor_args
+            evidence: set[str] | None = None  # read off the function's text, when a parameter first needs it
             for name in self.scope.params:
                 if arg_refs is not None and name in arg_refs:
                     state.env[name] = arg_refs[name]
@@ -181,7 +182,12 @@ class Interpreter:
                     continue
                 sid = self.ctx.site_id(("arg", self.scope.qualname, name))
                 state.heap[sid] = Storage(leaf=Tri.MAYBE, arg=name, label=f"argument `{name}`")
-                kind = Kind.TENSOR if (self.scope.is_forward or self.assume_tensor_args or name in evidence) else Kind.UNKNOWN
+                if assumed:
+                    kind = Kind.TENSOR
+                else:
+                    if evidence is None:
+                        evidence = _tensor_params(node, self.scope.params, self.ctx)
+                    kind = Kind.TENSOR if name in evidence else Kind.UNKNOWN
                 state.env[name] = Ref(kind, frozenset({sid}), grad=Tri.MAYBE)
             for extra in (node.args.vararg, node.args.kwarg):
                 if extra is not None:
@@ -435,6 +441,14 @@ class Interpreter:
         elif isinstance(target, ast.Starred):
             self.assign(target.value, UNKNOWN, state, value_node)
 
+    def label(self, node: ast.AST) -> str:
+        """``node``'s source, shortened for a message.  Unparsed once per node: loops and summaries
+        evaluate the same nodes again, and ``ast.unparse`` is slow."""
+        text = self.ctx.labels.get(node)
+        if text is None:
+            text = self.ctx.labels[node] = _short(node)
+        return text
+
     def mark_escaped(self, ref: Ref, state: State, returned: bool = False) -> None:
         """The tensor becomes reachable from outside the function (attribute, container, unknown call)."""
         if returned:
@@ -546,7 +560,7 @@ class Interpreter:
                 return base.with_(view=View.VIEW if base.view is View.NONE else base.view, producer=None,
                                   nograd_view=base.nograd_view or (not self.grad_on and base.grad is not Tri.NO))
             sid = self.ctx.site_id(("index", self.ctx.span(node)))
-            state.heap[sid] = Storage(label=f"`{_short(node)}`")
+            state.heap[sid] = Storage(label=f"`{self.label(node)}`")
             return Ref(Kind.TENSOR, frozenset({sid}), grad=base.grad if self.grad_on else Tri.NO)
         return UNKNOWN
 
@@ -783,7 +797,7 @@ class Interpreter:
             if rg is not None and any(isinstance(k.value, ast.Constant) and k.value.value is False for k in node.keywords if k.arg == "requires_grad"):
                 leaf = Tri.NO
             sid = self.ctx.site_id(("alloc", self.ctx.span(node)))
-            state.heap[sid] = Storage(leaf=leaf, param=True, label=f"`{_short(node)}`", origin=self.ctx.span(node))
+            state.heap[sid] = Storage(leaf=leaf, param=True, label=f"`{self.label(node)}`", origin=self.ctx.span(node))
             return Ref(Kind.TENSOR, frozenset({sid}), grad=leaf)
         if qualname in ("torch.autograd.grad", "torch.autograd.backward"):
             self.eval_args(node, state)
@@ -822,12 +836,12 @@ class Interpreter:
                 else:
                     leaf = Tri.MAYBE
         sid = self.ctx.site_id(("alloc", self.ctx.span(node)))
-        state.heap[sid] = Storage(leaf=leaf, fresh=True, label=f"`{_short(node)}`", origin=self.ctx.span(node))
+        state.heap[sid] = Storage(leaf=leaf, fresh=True, label=f"`{self.label(node)}`", origin=self.ctx.span(node))
         return Ref(Kind.TENSOR, frozenset({sid}), grad=leaf)
 
     def opaque_result(self, node: ast.AST, state: State, inputs: Iterable[Ref]) -> Ref:
         sid = self.ctx.site_id(("opaque", self.ctx.span(node)))
-        state.heap[sid] = Storage(label=f"`{_short(node)}`")
+        state.heap[sid] = Storage(label=f"`{self.label(node)}`")
         grad = Tri.any(r.grad for r in inputs if r.is_tensorish) if self.grad_on else Tri.NO
         return Ref(Kind.TENSOR, frozenset({sid}), grad=grad, opaque=True)
 
@@ -975,7 +989,7 @@ class Interpreter:
             if node.args and isinstance(node.args[0], ast.Constant):
                 flag = bool(node.args[0].value)
             if receiver.sids and receiver.view is View.NONE and receiver.alias is not Alias.DATA:
-                state.update(receiver.sids, leaf=Tri.YES if flag else Tri.NO, label=f"`{_short(node)}`")
+                state.update(receiver.sids, leaf=Tri.YES if flag else Tri.NO, label=f"`{self.label(node)}`")
             return receiver.with_(grad=Tri.YES if flag else Tri.NO)
         if method == "detach_":
             self.eval_args(node, state)
@@ -989,7 +1003,7 @@ class Interpreter:
         if method == "clone":
             self.eval_args(node, state)
             sid = self.ctx.site_id(("clone", self.ctx.span(node)))
-            state.heap[sid] = Storage(fresh=True, label=f"`{_short(node)}`", origin=self.ctx.span(node))
+            state.heap[sid] = Storage(fresh=True, label=f"`{self.label(node)}`", origin=self.ctx.span(node))
             return Ref(Kind.TENSOR, frozenset({sid}), grad=receiver.grad if self.grad_on else Tri.NO,
                        producer=Producer("clone()", self.ctx.span(node)))
         if method in _ALIAS_METHODS:
@@ -1046,7 +1060,7 @@ class Interpreter:
             if args and args[0].kind is Kind.SEQUENCE and args[0].items:
                 return Ref(Kind.SEQUENCE, items=args[0].items)
             return Ref(Kind.SEQUENCE)
-        label = None if api is not None else _short(node.func)
+        label = None if api is not None else self.label(node.func)
         return Ref(Kind.MODULE, module=ModuleInfo(api=api, inplace=inplace, site=span, certain=api is not None, label=label))
 
     def check_sequential(self, module: ModuleInfo, node: ast.Call, state: State) -> None:
@@ -1334,19 +1348,57 @@ def _tensor_params(node: FunctionNode, params: list[str], ctx: ModuleContext) ->
         return found
     text = "".join(ctx.source.lines[node.lineno - 1 : node.end_lineno])
     table = ctx.table
-    for name, method in _METHOD_CALL.findall(text):
-        if name in rest and (table.inplace_method(method) is not None or table.lookup(f"Tensor.{method}") is not None):
-            found.add(name)
-    for func, name in _FIRST_ARG_CALL.findall(text):
-        if name in rest:
-            qualname = resolve_text(ctx.imports, func)
-            if qualname is not None and qualname.startswith("torch.") and table.lookup(qualname) is not None:
+    for name in rest:
+        for method in _methods_called_on(text, name):
+            if table.inplace_method(method) is not None or table.lookup(f"Tensor.{method}") is not None:
                 found.add(name)
+                break
+    for func, name in _calls_with_first_argument(text, rest - found):
+        qualname = resolve_text(ctx.imports, func)
+        if qualname is not None and qualname.startswith("torch.") and table.lookup(qualname) is not None:
+            found.add(name)
     return found
 
 
+# `name.method(`, and `dotted.function(name,` / `dotted.function(name)`.  Matches of either cannot
+# overlap (a match can only start at a name that follows neither a word character nor a dot), so
+# the matches `findall` gives are exactly those at every position where the pattern matches.
+# Finding those positions from a cheap clue is what makes the two functions below fast: a regex
+# that must try every position of a function's text is six times slower.
 _METHOD_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
 _FIRST_ARG_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+# The end of a `_FIRST_ARG_CALL` match, from the last dot of the function's name on: it starts
+# with a literal character, which the regex engine finds without trying every position.
+_FIRST_ARG_CALL_END = re.compile(r"\.[A-Za-z_]\w*\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+_NAME_CHAR = re.compile(r"[\w.]")
+
+
+def _methods_called_on(text: str, name: str) -> Iterator[str]:
+    """The methods of every ``_METHOD_CALL`` match in ``text`` on ``name``: one at each `name.` that matches."""
+    needle = name + "."
+    at = text.find(needle)
+    while at >= 0:
+        match = _METHOD_CALL.match(text, at)  # the lookbehind sees the text before `at`
+        if match is not None:
+            yield match.group(2)
+        at = text.find(needle, at + 1)
+
+
+def _calls_with_first_argument(text: str, names: set[str]) -> Iterator[tuple[str, str]]:
+    """``_FIRST_ARG_CALL.findall(text)``, restricted to calls whose first argument is in ``names``.
+
+    Each match ends with a ``_FIRST_ARG_CALL_END`` match (which cannot overlap another either);
+    the function's full dotted name is the run of name characters and dots before it.
+    """
+    for end in _FIRST_ARG_CALL_END.finditer(text):
+        if end.group(1) not in names:
+            continue
+        start = end.start()
+        while start > 0 and _NAME_CHAR.match(text, start - 1):
+            start -= 1
+        match = _FIRST_ARG_CALL.match(text, start)
+        if match is not None:
+            yield match.group(1), match.group(2)
 
 _BIN_OPS = {
     ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__", ast.FloorDiv: "__floordiv__",

@@ -90,7 +90,7 @@ class Storage:
     origin: Span | None = None
 
     def join(self, other: "Storage") -> "Storage":
-        if self == other:
+        if self is other or self == other:
             return self
         return Storage(
             leaf=self.leaf.join(other.leaf) if self.leaf is not other.leaf else self.leaf,
@@ -156,7 +156,8 @@ class Ref:
         return self.kind in (Kind.TENSOR, Kind.UNKNOWN)
 
     def join(self, other: "Ref") -> "Ref":
-        if self == other:
+        # Identity first: the copies of an environment share their refs, and `==` compares every field.
+        if self is other or self == other:
             return self
         if self.kind is not other.kind:
             kind = Kind.UNKNOWN
