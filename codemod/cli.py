@@ -18,7 +18,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, BinaryIO, Callable, Iterator, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO, Callable, Iterator, Optional, Sequence, TextIO
 
 import typer
 
@@ -26,6 +26,7 @@ from codemod import __version__
 from codemod.config import ConfigError, Overrides, Settings, load_settings
 from codemod.discovery import Filters, discover, force_excluded
 from codemod.errors import FileError
+from codemod.parallel import available_cpus
 from codemod.paths import STDIN, display_path
 from codemod.patterns import PathPatterns
 from codemod.pipeline import FileResult, process_paths, process_source
@@ -43,6 +44,9 @@ from codemod.report import (
 )
 from codemod.rules import IO_ERROR, Policy, all_rules, get_rule
 from codemod.sharding import Shard, ShardError
+
+if TYPE_CHECKING:
+    from codemod.cache import ResultCache
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -291,6 +295,27 @@ WorkersOpt = Annotated[
     ),
 ]
 
+JobsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Analyse files in N processes (default: the number of CPUs). Output is the same for any N.",
+        rich_help_panel="Performance",
+        show_default=False,
+    ),
+]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Neither read nor write the result cache (`.gradsafe_cache/` in the project root).",
+        rich_help_panel="Performance",
+    ),
+]
+
 EXIT_CODES = (
     "**Exit status**: 0 clean, 1 {one}, 2 a file could not be processed or the command line or configuration is wrong."
 )
@@ -375,6 +400,8 @@ class Invocation:
     example: list[str] | None = None
     timeout: float | None = None
     workers: int | None = None
+    jobs: int | None = None
+    no_cache: bool = False
 
 
 class Run:
@@ -446,10 +473,24 @@ class Run:
                 typer.echo(f"gradsafe: shard {self.shard}: {len(files)} of {len(found.files)} files", err=True)
         stage = "fixing" if self.fixing else "checking"
         with ProgressReporter(sys.stderr, enabled=not self.options.quiet) as progress:
-            processed = process_paths(files, self.settings, fix=self.fixing, preview=self.previewing)
+            processed = process_paths(
+                files, self.settings, fix=self.fixing, preview=self.previewing, jobs=self.jobs, cache=self.cache()
+            )
             results = list(progress.track(processed, stage, total=len(files)))
         results += [FileResult(error.path, errors=[error]) for error in errors]
         return sort_results(results)
+
+    @property
+    def jobs(self) -> int:
+        return self.options.jobs or available_cpus()
+
+    def cache(self) -> ResultCache | None:
+        """The project's result cache, unless ``--no-cache``."""
+        if self.options.no_cache:
+            return None
+        from codemod.cache import ResultCache
+
+        return ResultCache.for_settings(self.settings)
 
     def verify(self, results: list[FileResult]) -> None:
         """Prove the rewrites before they are emitted (``diff``/``fix``, unless ``--no-verify``)."""
@@ -556,6 +597,8 @@ def check(
     exit_zero: ExitZeroOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Report in-place mutations that break autograd. Writes nothing."""
     options = Invocation(**locals())
@@ -599,6 +642,8 @@ def diff(
     example: ExampleOpt = None,
     timeout: TimeoutOpt = None,
     workers: WorkersOpt = None,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Print the fixes as a unified diff (paths relative to the current directory). Writes nothing.
 
@@ -655,6 +700,8 @@ def fix(
     example: ExampleOpt = None,
     timeout: TimeoutOpt = None,
     workers: WorkersOpt = None,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Apply the fixes to the files, atomically, keeping encoding, BOM, line endings and permissions.
 
@@ -721,6 +768,8 @@ def verify(
     timeout: TimeoutOpt = None,
     workers: WorkersOpt = None,
     quiet: QuietOpt = False,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Compute the fixes, run the original and the rewritten code, and print a verdict per function.
 
@@ -734,7 +783,7 @@ def verify(
         exclude=exclude, extend_exclude=extend_exclude, force_exclude=force_exclude, stdin_filename=None,
         shard=None, config=config, isolated=isolated, output_format="text", output=None, statistics=False,
         show_fixes=False, quiet=quiet, verbose=False, no_verify=False, unverified=False, scenario=scenario,
-        example=example, timeout=timeout, workers=workers,
+        example=example, timeout=timeout, workers=workers, jobs=jobs, no_cache=no_cache,
     )
 
     def body() -> int:

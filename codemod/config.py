@@ -237,6 +237,22 @@ class Settings:
             return self.active
         return frozenset(code for code in self.active if not any(is_matched(code, s) for s in ignored))
 
+    def findings_key(self, path: Path) -> str:
+        """Everything in the settings that decides ``path``'s findings, as text (for the result cache's key).
+
+        The resolved values, not the options that produced them: ``--select GS1`` and a
+        configuration selecting the same codes share cache entries.
+        """
+        codes = _joined(self.codes_for(path))
+        confirmed = ",".join(f"{line}:{code}" for line, code in sorted(self.confirmed_for(path).items()))
+        return f"policy={self.policy.value};codes={codes};confirmed={confirmed}"
+
+
+@lru_cache(maxsize=64)
+def _joined(codes: frozenset[str]) -> str:
+    """``codes`` sorted and comma-separated, once per distinct set (this is on the path of every cache lookup)."""
+    return ",".join(sorted(codes))
+
 
 @lru_cache(maxsize=256)
 def _pattern(pattern: str, root: Path) -> PathPatterns:

@@ -101,8 +101,10 @@ class _Walker:
     def error(self, path: Path, message: str) -> None:
         self.discovery.errors.append(FileError(display_path(path, self.cwd), IO_ERROR, message))
 
-    def add_file(self, path: Path) -> None:
-        real = os.path.realpath(path)
+    def add_file(self, path: Path, real: str | None = None) -> None:
+        """Add ``path`` unless its file was added already; ``real`` is its real path when the caller knows it."""
+        if real is None:
+            real = os.path.realpath(path)
         if real not in self.seen_files:
             self.seen_files.add(real)
             self.discovery.files.append(SourcePath(path, display_path(path, self.cwd)))
@@ -140,7 +142,7 @@ class _Walker:
         # file reachable both ways is reported under its real name.
         linked_dirs: list[tuple[Path, Path, list[PathPatterns]]] = []
         linked_files: list[Path] = []
-        found: list[Path] = []
+        found: list[tuple[Path, str]] = []  # with the real path: in a directory reached without a link, its real one joined with the name
         while stack or linked_dirs:
             directory, absolute_dir, parent_layers = stack.pop() if stack else linked_dirs.pop(0)
             real_dir = os.path.realpath(absolute_dir)
@@ -159,9 +161,15 @@ class _Walker:
                 continue
             subdirectories = []
             for entry in entries:
+                linked = entry.is_symlink()
+                if not linked and not entry.name.endswith(PYTHON_SUFFIX):
+                    try:
+                        if not entry.is_dir():
+                            continue  # most entries: data files, skipped before any path is built
+                    except OSError:
+                        continue
                 path = directory / entry.name
                 absolute = absolute_dir / entry.name
-                linked = entry.is_symlink()
                 if linked:
                     real = os.path.realpath(absolute)
                     if not os.path.exists(real):
@@ -182,9 +190,14 @@ class _Walker:
                     (linked_dirs if linked else subdirectories).append((path, absolute, layers))
                 elif entry.name.endswith(PYTHON_SUFFIX):
                     if not _excluded(absolute, exclude, layers, is_dir=False, top=absolute_top):
-                        (linked_files if linked else found).append(path)
+                        if linked:
+                            linked_files.append(path)
+                        else:
+                            found.append((path, os.path.join(real_dir, entry.name)))
             stack.extend(reversed(subdirectories))
-        for path in found + linked_files:
+        for path, real in found:
+            self.add_file(path, real)
+        for path in linked_files:
             self.add_file(path)
 
 

@@ -1,9 +1,13 @@
 """One file from path to result: read -> parse -> analyse -> filter -> rewrite -> (verify) -> result.
 
 ``process_path`` is a pure function of a path and the ``Settings`` and returns a picklable
-``FileResult``; nothing here prints or writes.  That is what lets ``process_paths`` be a plain
-ordered map today and a process pool (``--jobs``) later with identical, identically ordered
-results.  The emit stage (reports, diffs, writes) lives in the command line.
+``FileResult``; nothing here prints or writes.  That is what lets ``process_paths`` hand files to
+a process pool (``--jobs``) and still yield identical, identically ordered results.  The emit
+stage (reports, diffs, writes) lives in the command line.
+
+The analysis of the file as read (``check_source``) is what the result cache
+(``codemod.cache``) stores: a file whose content, settings and gradsafe are unchanged is not
+analysed again, and ``diff``/``fix`` go straight to the rewrite for the files that have findings.
 
 A problem in one file never stops the run: unreadable and undecodable files (``E902``), syntax
 errors (``E999``) and gradsafe's own failures (``E001``, traceback kept for ``--verbose``) become
@@ -13,22 +17,29 @@ errors (``E999``) and gradsafe's own failures (``E001``, traceback kept for ``--
 from __future__ import annotations
 
 import ast
+import os
+import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Iterable, Iterator
 
+from codemod import parallel
 from codemod.analysis import analyse
 from codemod.config import Settings
 from codemod.discovery import SourcePath
 from codemod.errors import FileError
 from codemod.findings import Finding
 from codemod.hunks import line_diff
-from codemod.reading import read_source
+from codemod.reading import read_bytes, read_source
 from codemod.resolution import resolved_findings
 from codemod.rewrite import AppliedFix, DeclinedFix, RewriteError, fix_text
 from codemod.rules import INTERNAL_ERROR, SYNTAX_ERROR
-from codemod.source import SourceFile
+from codemod.source import SourceFile, content_hash
 from codemod.suppression import filter_suppressed
+
+if TYPE_CHECKING:
+    from codemod.cache import ResultCache
 
 BUG_HINT = "this is a bug in gradsafe, please report it (run with --verbose for the traceback)"
 
@@ -105,6 +116,18 @@ def _internal_error(display: str, exc: BaseException, stage: str) -> FileError:
     return FileError(display, INTERNAL_ERROR, message, detail=detail)
 
 
+def check_source(source: SourceFile, settings: Settings) -> FileResult:
+    """The findings of ``source`` as read, or the error that kept it from being analysed."""
+    result = FileResult(source.display)
+    try:
+        result.findings = find_findings(source, settings)
+    except _Unparsable as exc:
+        result.errors.append(exc.error)
+    except Exception as exc:  # RecursionError and MemoryError included
+        result.errors.append(_internal_error(source.display, exc, "analyse"))
+    return result
+
+
 def process_source(
     source: SourceFile,
     settings: Settings,
@@ -112,24 +135,19 @@ def process_source(
     fix: bool,
     preview: bool = False,
     excluded_scopes: frozenset[str] = frozenset(),
+    checked: FileResult | None = None,
 ) -> FileResult:
     """Findings for ``source`` and, when ``fix`` is set, the rewritten text.
 
     With ``preview`` the fixes are computed but not adopted: ``findings`` stay those of the file
     as read, and ``edit`` and ``fixed`` say what fixing would do (``check --format sarif`` shows
     the fixes of the findings it reports).  Findings in ``excluded_scopes`` are not fixed (the
-    verify stage excludes the functions whose rewrite it could not prove).
+    verify stage excludes the functions whose rewrite it could not prove).  ``checked`` is
+    ``check_source``'s result for ``source`` when it is already known (from the cache); it
+    becomes the returned result.
     """
-    result = FileResult(source.display)
-    try:
-        result.findings = find_findings(source, settings)
-    except _Unparsable as exc:
-        result.errors.append(exc.error)
-        return result
-    except Exception as exc:  # RecursionError and MemoryError included
-        result.errors.append(_internal_error(source.display, exc, "analyse"))
-        return result
-    if not (fix or preview) or not result.findings:
+    result = checked if checked is not None else check_source(source, settings)
+    if not (fix or preview) or not result.findings or result.errors:
         return result
     found = result.findings
 
@@ -154,16 +172,73 @@ def process_source(
     return result
 
 
-def process_path(item: SourcePath, settings: Settings, *, fix: bool, preview: bool = False) -> FileResult:
+def process_path(
+    item: SourcePath, settings: Settings, *, fix: bool, preview: bool = False, cache: ResultCache | None = None
+) -> FileResult:
+    """One file's result; with a ``cache``, its check results are looked up there first and stored there after."""
     source = read_source(item.path, item.display)
     if isinstance(source, FileError):
         return FileResult(item.display, errors=[source])
-    return process_source(source, settings, fix=fix, preview=preview)
+    checked = cache.load(source.digest, item.path, item.display, settings) if cache is not None else None
+    if checked is None:
+        checked = check_source(source, settings)
+        if cache is not None:
+            cache.store(source.digest, item.path, settings, checked)
+    return process_source(source, settings, fix=fix, preview=preview, checked=checked)
 
 
 def process_paths(
-    items: Iterable[SourcePath], settings: Settings, *, fix: bool, preview: bool = False
+    items: Iterable[SourcePath],
+    settings: Settings,
+    *,
+    fix: bool,
+    preview: bool = False,
+    jobs: int = 1,
+    cache: ResultCache | None = None,
 ) -> Iterator[FileResult]:
-    """Results in the order of ``items`` (discovery sorts them by path), one file at a time."""
-    for item in items:
-        yield process_path(item, settings, fix=fix, preview=preview)
+    """Results in the order of ``items`` (discovery sorts them by path), whatever ``jobs`` is.
+
+    With a ``cache``, the files it has results for are answered here, from their content digest
+    (indexed by ``stat``, see ``codemod.cache``) and a lookup, without being parsed (unless ``fix``/``preview`` must rewrite them).  The others go
+    to ``jobs`` worker processes when there is enough work to pay for starting them
+    (``codemod.parallel``), else they are processed here one by one.
+    """
+    items = list(items)
+    known = _cached_results(items, settings, cache, rewriting=fix or preview) if cache is not None else {}
+    pending = [item for index, item in enumerate(items) if index not in known]
+    work = partial(process_path, settings=settings, fix=fix, preview=preview, cache=cache)
+    computed = parallel.ordered_map(work, pending, workers=parallel.workers_for([item.path for item in pending], jobs))
+    for index in range(len(items)):
+        yield known[index] if index in known else next(computed)
+
+
+def _cached_results(
+    items: list[SourcePath], settings: Settings, cache: ResultCache, *, rewriting: bool
+) -> dict[int, FileResult]:
+    """The results ``cache`` holds for ``items``, by index: nothing is decoded or parsed.
+
+    Each file's digest comes from the cache's file index when its ``stat`` is unchanged, else from
+    reading and hashing its bytes (and is indexed then).  Files whose findings are to be rewritten
+    are left to ``process_path``, which finds the findings in the cache too and goes straight to
+    the rewrite.
+    """
+    from codemod.cache import FileIndex  # here: the cache module imports this one
+
+    index = FileIndex(cache.directory)
+    now_ns = time.time_ns()
+    known: dict[int, FileResult] = {}
+    for position, item in enumerate(items):
+        absolute = os.path.abspath(item.path)
+        try:
+            status = os.stat(absolute)
+            digest = index.digest(absolute, status)
+            if digest is None:
+                digest = content_hash(read_bytes(absolute))  # never blocks on a named pipe
+                index.record(absolute, status, digest, now_ns)
+        except OSError:
+            continue  # process_path reports it
+        result = cache.load(digest, item.path, item.display, settings)
+        if result is not None and not (rewriting and result.findings):
+            known[position] = result
+    index.save()
+    return known
