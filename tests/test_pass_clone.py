@@ -148,7 +148,6 @@ DECAY_THROUGH_ALIAS = textwrap.dedent(
 ).lstrip()
 
 
-@pytest.mark.xfail(strict=True, reason="judge: copies an alias whose write is meant for the caller's tensor (issue 5)")
 def test_judge_does_not_copy_an_alias_of_the_callers_tensor() -> None:
     """The write through `w.detach()` decays the caller's weight: a copy would silently drop it."""
     fixes = [f.fix for f in analyse(SourceFile.from_text(DECAY_THROUGH_ALIAS)) if f.fix is not None]

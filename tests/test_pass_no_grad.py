@@ -375,7 +375,6 @@ def test_no_grad_around_a_maml_inner_step_drops_second_order_terms() -> None:
         torch.testing.assert_close(wrapped_meta, true_meta)
 
 
-@pytest.mark.xfail(strict=True, reason="judge: only GS403's fix of a merged block asks to strip `.data` (issue 5)")
 def test_a_merged_block_with_a_data_update_loses_the_data() -> None:
     """Fixes sharing one block are applied once, with the parameters of whichever comes first."""
     from codemod.rewrite import fix_text

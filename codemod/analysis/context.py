@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from codemod.analysis.liveness import Reads
@@ -193,6 +194,23 @@ class ModuleContext:
         return None
 
     # -- lazily computed facts ---------------------------------------------------------------
+    @cached_property
+    def exports(self) -> frozenset[str]:
+        """The names the module's ``__all__`` lists: other files may use them, unseen from here."""
+        names: set[str] = set()
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.Assign):
+                targets = stmt.targets
+            elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+                targets = [stmt.target]
+            else:
+                continue
+            if stmt.value is not None and any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                names.update(
+                    n.value for n in ast.walk(stmt.value) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                )
+        return frozenset(names)
+
     def class_info(self, name: str) -> ClassInfo | None:
         info = self.classes.get(name)
         if info is None:

@@ -67,7 +67,7 @@ class Judge:
             and code != "GS502"
             and not self.scope.is_forward
             and any(f.arg for _, f in state.storages(m.target))
-            and not _returns_a_value(self.scope.node)
+            and not remedies.returns_a_value(self.scope.node)
         ):
             # A helper that writes its caller's tensor and returns nothing: rewriting its body would
             # make the call a no-op; the fix belongs at the call site (GS502).
@@ -289,10 +289,6 @@ class Judge:
         if self.argument_dependent and self.ctx.call_grads.get(self.scope.qualname) is Tri.NO:
             return [f for k, f in self.findings.items() if k not in self.argument_dependent]
         return list(self.findings.values())
-
-
-def _returns_a_value(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node))
 
 
 _NEEDS_SAVE = frozenset({"GS101", "GS102", "GS401", "GS402", "GS502"})

@@ -377,10 +377,19 @@ def _group_no_grad(judge: Judge, findings: list[Finding]) -> list[Finding]:
             block, owner = place.block, place.owner
         start, end = ctx.span(first), ctx.span(last)
         group_of[span] = Span(start.line, start.col, end.end_line, end.end_col)
+    # The fixes of one block are applied once, with the parameters of one of them: every fix of a
+    # block that holds a `.data` update must ask for `.data` to be stripped.
+    stripping = {
+        group_of[f.fix.target]  # type: ignore[union-attr]
+        for f in targets
+        if f.fix.target in group_of and f.fix.params.get("strip_data")  # type: ignore[union-attr]
+    }
     out = []
     for f in findings:
         if f.fix is not None and f.fix.kind is FixKind.NO_GRAD and f.fix.target in group_of:
-            f = replace(f, fix=replace(f.fix, target=group_of[f.fix.target]))
+            block = group_of[f.fix.target]
+            params = {**f.fix.params, "strip_data": True} if block in stripping else f.fix.params
+            f = replace(f, fix=replace(f.fix, target=block, params=params))
         out.append(f)
     return out
 

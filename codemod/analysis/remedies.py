@@ -7,7 +7,10 @@ computes, and declines (with a reason the report shows) where every rewrite woul
   rebinding one name hides the write from the others;
 * an in-place activation whose input is read again afterwards (``a = relu_(h); a + h``);
 * a leaf whose ``.grad`` is read later (an out-of-place rebinding makes a non-leaf);
-* a ``.data``/``.detach()`` write that the forward itself observes afterwards;
+* a ``.data``/``.detach()`` write that the forward itself observes afterwards, or that is meant
+  for the caller's tensor or the module's parameter or buffer;
+* a write to an argument of a function that returns nothing (its callers see it only through
+  their tensor), and a helper exported in ``__all__`` (callers elsewhere cannot be rebound);
 * parameter updates that must stay differentiable (``create_graph=True``).
 
 Each ``Fix`` names the span a pass edits and the parameters it needs; the passes in
@@ -104,11 +107,42 @@ def _caller_visible(m: Mutation, state: State) -> bool:
     return any(f.arg for _, f in state.storages(m.target))
 
 
+def _argument_problem(m: Mutation, judge: "Judge") -> str | None:
+    """A function that returns nothing shows its callers a write to an argument only through their tensor.
+
+    Rebinding the parameter would make every call do nothing for them: the fix belongs at the
+    call sites (for an in-file helper, GS502's helper-return fix changes both).
+    """
+    func = judge.scope.node
+    if m.name is None or "." in m.name or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    args = func.args
+    if m.name not in {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} or returns_a_value(func):
+        return None
+    return (f"`{m.name}` is an argument of `{func.name}()`, which returns nothing: its callers see the write "
+            "only through their tensor")
+
+
+def returns_a_value(func: ast.AST) -> bool:
+    """Does a ``return`` of ``func``'s own body (not of a nested function) carry a value?"""
+    pending = list(ast.iter_child_nodes(func))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
+
+
 # ---------------------------------------------------------------------- out-of-place
 def _out_of_place(code: str, m: Mutation, state: State, interp: "Interpreter", judge: "Judge",
                   saves: frozenset[Save] = frozenset()) -> Plan:
     if m.name is None:
         return _rename_temporary(m, state, interp)
+    problem = _argument_problem(m, judge)
+    if problem:
+        return None, problem
     if m.through_data and m.target_node is not None and not (isinstance(m.target_node, ast.Attribute) and m.target_node.attr == "data"):
         return None, "the write goes through a `.data` alias"
     problem = _alias_problem(m, state, judge, allow=(m.result_bound_to,))
@@ -270,7 +304,7 @@ def _inplace_flag(m: Mutation, state: State, judge: "Judge") -> Plan:
         # The statement relies on the write: rebind the name to the result instead.
         if m.name is None or "." in m.name:
             return None, "the call's result is discarded and the input has no plain name to rebind"
-        problem = _alias_problem(m, state, judge)
+        problem = _argument_problem(m, judge) or _alias_problem(m, state, judge)
         if problem:
             return None, problem
         return Fix(FixKind.INPLACE_FLAG, m.span, f"drop `inplace=True` and assign the result to `{m.name}`",
@@ -334,6 +368,8 @@ def _helper_return(m: Mutation, state: State, interp: "Interpreter", judge: "Jud
     func = ctx.functions.get(helper)
     if func is None:
         return None, "the helper is not defined in this file"
+    if helper in ctx.exports:
+        return None, f"`{helper}` is exported in `__all__`: callers in other files would silently lose the write"
     summary = ctx.summary(helper)
     if summary is None or summary.returns_value:
         return None, f"`{helper}()` already returns a value"
@@ -386,9 +422,22 @@ def _copy_alias(code: str, m: Mutation, state: State, judge: "Judge") -> Plan:
         return None, "no automatic rewrite for this form"
     if producer is None or producer.op not in (".data", "detach()"):
         return None, "the alias is not made in this function"
+    owner = _outside_owner(m, state)
+    if owner:
+        return None, f"the alias shares storage with {owner}: the write is meant for it, and a copy would drop it"
     alias_text = judge.ctx.text(producer.span)
     return Fix(FixKind.CLONE, producer.span, f"make the alias a real copy: `{alias_text}.clone()`",
                FixSafety.NEEDS_VERIFICATION, {"mode": "expression"}), None
+
+
+def _outside_owner(m: Mutation, state: State) -> str | None:
+    """Who outside this function holds the written storage: the caller (an argument), or the module."""
+    for _, facts in state.storages(m.target):
+        if facts.arg:
+            return f"the caller's tensor `{facts.arg}`"
+        if facts.param or facts.buffer:
+            return f"a {'parameter' if facts.param else 'buffer'} of the module"
+    return None
 
 
 def _out_of_place_data(m: Mutation, state: State, judge: "Judge") -> Plan:
@@ -397,7 +446,7 @@ def _out_of_place_data(m: Mutation, state: State, judge: "Judge") -> Plan:
     info = judge.ctx.table.inplace_method(m.op)
     if info is None or info.out_of_place is None:
         return None, f"no out-of-place form of `{m.op}` is known"
-    problem = _alias_problem(m, state, judge)
+    problem = _argument_problem(m, judge) or _alias_problem(m, state, judge)
     if problem:
         return None, problem
     return (
