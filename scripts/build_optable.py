@@ -1056,6 +1056,7 @@ class Builder:
             "variants": self.variants(api, samples),
             "inplace_variant": inplace_variant(api) if seen.differentiable else None,
             "inplace_kwarg": accepts_inplace_kwarg(api),
+            "inplace_position": inplace_position(api),
             "differentiable": seen.differentiable,
             "module_params": api.kind == "module" and PARAMS in grad_roles(api, api.samples[0]),
         }
@@ -1166,13 +1167,34 @@ def inplace_variant(api: Api) -> str | None:
 
 
 def accepts_inplace_kwarg(api: Api) -> bool:
+    return _inplace_parameters(api) is not None
+
+
+def inplace_position(api: Api) -> int | None:
+    """Where ``inplace`` goes when passed positionally (``nn.LeakyReLU(0.2, True)``, ``F.relu(x, True)``).
+
+    Its index among the call's positional arguments (a module's constructor arguments, ``self``
+    left out); None when it is keyword-only or not a parameter at all.
+    """
+    params = _inplace_parameters(api)
+    if params is None:
+        return None
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if api.kind == "module":
+        positional = positional[1:]  # self
+    return positional.index("inplace") if "inplace" in positional else None
+
+
+def _inplace_parameters(api: Api) -> list[inspect.Parameter] | None:
+    """The parameters of the call that takes ``inplace`` (a module's ``__init__``), or None if it takes none."""
     target = resolve(api.name)
     if api.kind == "module":
         target = target.__init__
     try:
-        return "inplace" in inspect.signature(target).parameters
+        params = list(inspect.signature(target).parameters.values())
     except (TypeError, ValueError):  # builtins without a signature take no inplace=
-        return False
+        return None
+    return params if any(p.name == "inplace" for p in params) else None
 
 
 def _inplace_samples(name: str) -> Iterator[Sample]:

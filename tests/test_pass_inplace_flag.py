@@ -129,13 +129,9 @@ def test_a_call_that_cannot_be_rebound_is_declined(case: str) -> None:
     assert reason in declined(FLAG, code(source), call, mode="call", rebind="y")
 
 
-@pytest.mark.xfail(strict=True, reason="judge gap: `_has_candidates` and the prefilter only see `inplace=` keywords, "
-                                      "so a class whose only in-place syntax is `nn.ReLU(True)` is never interpreted")
-def test_the_judge_plans_a_flip_for_a_positional_flag() -> None:
-    from codemod.analysis import analyse
-    from codemod.source import SourceFile
-
-    source = code("""
+def _head(construction: str) -> str:
+    """A module whose activation overwrites tanh's output, which tanh saved for backward."""
+    return code(f"""
         import torch
         from torch import nn
 
@@ -144,13 +140,36 @@ def test_the_judge_plans_a_flip_for_a_positional_flag() -> None:
             def __init__(self):
                 super().__init__()
                 self.fc = nn.Linear(4, 4)
-                self.act = nn.ReLU(True)
+                self.act = {construction}
 
             def forward(self, x):
                 return self.act(torch.tanh(self.fc(x)))
     """)
-    findings = analyse(SourceFile.from_bytes(source.encode(), Path("head.py")))
-    assert any(f.fix is not None and f.fix.kind is FLAG for f in findings)
+
+
+def _judge_file(text: str) -> list:
+    from codemod.analysis import analyse
+    from codemod.source import SourceFile
+
+    return analyse(SourceFile.from_bytes(text.encode(), Path("head.py")))
+
+
+@pytest.mark.parametrize(
+    ("construction", "expected"),
+    [("nn.ReLU(True)", "nn.ReLU(False)"), ("nn.LeakyReLU(0.2, True)", "nn.LeakyReLU(0.2, False)"),
+     ("nn.Dropout(0.5, True)", "nn.Dropout(0.5, False)")],
+)
+def test_the_judge_plans_a_flip_for_a_positional_flag(construction: str, expected: str) -> None:
+    from codemod.rewrite import fix_text
+
+    source = _head(construction)
+    assert any(f.fix is not None and f.fix.kind is FLAG for f in _judge_file(source))
+    assert f"self.act = {expected}\n" in fix_text(source, _judge_file).text
+
+
+def test_a_true_in_another_position_is_not_the_flag() -> None:
+    """`nn.LeakyReLU(True)` is a negative slope of 1, computed out of place."""
+    assert not _judge_file(_head("nn.LeakyReLU(True)"))
 
 
 @pytest.mark.torch

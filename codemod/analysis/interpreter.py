@@ -1029,9 +1029,9 @@ class Interpreter:
     def construct_module(self, api: str | None, node: ast.Call, state: State) -> Ref:
         args, kwargs = self.eval_args(node, state)
         span = self.ctx.span(node)
-        inplace = any(k.arg == "inplace" and _truthy(k.value) for k in node.keywords)
-        if not inplace and api in ("torch.nn.ReLU", "torch.nn.ReLU6", "torch.nn.SELU", "torch.nn.SiLU", "torch.nn.Hardswish", "torch.nn.Mish", "torch.nn.Hardsigmoid") and node.args:
-            inplace = _truthy(node.args[-1]) and isinstance(node.args[-1], ast.Constant) and node.args[-1].value is True
+        info = self.ctx.table.lookup(api) if api is not None else None
+        inplace = any(k.arg == "inplace" and _truthy(k.value) for k in node.keywords) or (
+            info is not None and flag_passed_positionally(node, info.inplace_position))
         if api in ("torch.nn.Sequential",):
             layers: list[ModuleInfo] = []
             known = True
@@ -1289,6 +1289,20 @@ def _key(node: ast.AST) -> str | None:
 
 def _truthy(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and bool(node.value) is True
+
+
+def flag_passed_positionally(node: ast.Call, position: int | None) -> bool:
+    """Is the argument at ``position`` (the op table's ``inplace_position``) a literal ``True``?
+
+    ``nn.ReLU(True)``, ``nn.LeakyReLU(0.2, True)``: old code passes the flag without its keyword.
+    A ``*args`` at or before the position hides which argument lands there.
+    """
+    if position is None or position >= len(node.args):
+        return False
+    if any(isinstance(a, ast.Starred) for a in node.args[: position + 1]):
+        return False
+    arg = node.args[position]
+    return isinstance(arg, ast.Constant) and arg.value is True
 
 
 def _mentions_grad(node: ast.AST) -> bool:

@@ -1,8 +1,8 @@
 """Judging a whole file: pick the scopes worth interpreting, run the judge on each, tidy the fixes.
 
 Only scopes that contain in-place syntax are interpreted (most code has none), plus the scopes
-that can reach an in-place write indirectly: methods of a class that builds a module with
-``inplace=True``, and callers of in-file helpers that write their arguments.  A regex over the
+that can reach an in-place write indirectly: methods of a class that builds a module with its
+``inplace`` flag on, and callers of in-file helpers that write their arguments.  A regex over the
 raw text skips files with no in-place syntax at all before anything else runs.
 
 Two decisions need the whole file rather than one write:
@@ -18,21 +18,25 @@ import ast
 import itertools
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Iterator, Mapping
 
 from codemod.analysis.context import ModuleContext
 from codemod.analysis.hazards import Judge
-from codemod.analysis.interpreter import Interpreter, Scope, make_scope
+from codemod.analysis.interpreter import Interpreter, Scope, flag_passed_positionally, make_scope
 from codemod.analysis.optable import load as load_optable
 from codemod.findings import Finding, FixKind, Span
 from codemod.rules import Policy
 from codemod.source import SourceFile
 
-# Any in-place syntax at all: `op_(`, augmented assignment, `] =`, inplace=, out=, `.data`.  Every
+# Any in-place syntax at all: `op_(`, augmented assignment, `] =`, inplace=, out=, `.data`, and a
+# positional `True` argument (`nn.ReLU(True)`, `nn.LeakyReLU(0.2, True)` set the flag so).  Every
 # branch starts with a literal character (`_(?<=[A-Za-z0-9]_)` is `[A-Za-z0-9]_`, `o(?<!\wo)ut` is
 # `\bout`, written so), which lets the regex engine skip to the few characters that can start a
 # match instead of trying every branch at every position: 2.5x faster on text without a match.
-_PREFILTER = re.compile(r"_(?<=[A-Za-z0-9]_)\s*\(|[-+*/%&|^]=|<<=|>>=|\]\s*=[^=]|inplace|o(?<!\wo)ut\s*=|\.data\b")
+_PREFILTER = re.compile(
+    r"_(?<=[A-Za-z0-9]_)\s*\(|[-+*/%&|^]=|<<=|>>=|\]\s*=[^=]|inplace|o(?<!\wo)ut\s*=|\.data\b|[(,]\s*True\s*[),]"
+)
 _AUG_NOT_INPLACE = (ast.MatMult,)
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -45,7 +49,8 @@ def judge_module(
     scopes = list(_scopes(tree))
     texts = _scope_texts(source, scopes)
     # A regex over each scope's own lines is cheap; only scopes it matches are walked.
-    marked = {id(node) for _, node, _ in scopes if _PREFILTER.search(*texts[id(node)]) and _has_candidates(node)}
+    flags = _positional_flags()
+    marked = {id(node) for _, node, _ in scopes if _PREFILTER.search(*texts[id(node)]) and _has_candidates(node, flags)}
     if not marked:
         return []
     ctx = ModuleContext(tree, source, load_optable())
@@ -145,12 +150,23 @@ _CANDIDATE_NODES = frozenset(
 )
 
 
-def _has_candidates(scope: ast.AST) -> bool:
+@lru_cache(maxsize=1)
+def _positional_flags() -> dict[str, int]:
+    """Module classes by their short name (``LeakyReLU``) -> where their constructor takes ``inplace`` positionally."""
+    return {
+        name.rsplit(".", 1)[1]: info.inplace_position
+        for name, info in load_optable().ops.items()
+        if info.kind == "module" and info.inplace_position is not None
+    }
+
+
+def _has_candidates(scope: ast.AST, flags: Mapping[str, int]) -> bool:
     """Does the scope contain in-place syntax that could write a tensor?
 
     ``x += 1`` and ``d[k] = v`` are everywhere in ordinary Python; a write to a local name counts only
     if that name is not obviously a plain Python value (bound only from literals, comprehensions or
-    builtins such as ``len``/``dict``/``range``).  Writes to attributes and ``*_()`` calls always count.
+    builtins such as ``len``/``dict``/``range``).  Writes to attributes and ``*_()`` calls always count,
+    and so does a module built with a positional ``inplace`` flag (``flags``: see ``_positional_flags``).
     """
     weak: set[str] = set()
     plain: dict[str, bool] = {}
@@ -164,6 +180,9 @@ def _has_candidates(scope: ast.AST) -> bool:
             if isinstance(func, ast.Name) and func.id.endswith("_") and not func.id.endswith("__"):
                 return True
             if any(k.arg in ("inplace", "out") for k in node.keywords):
+                return True
+            short = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if short in flags and flag_passed_positionally(node, flags[short]):
                 return True
         elif isinstance(node, ast.AugAssign):
             if isinstance(node.op, _AUG_NOT_INPLACE):

@@ -40,6 +40,9 @@ class OpInfo:
     view: str | None  # None | "view" | "multi_view" | "detach" (alias sharing the version counter)
     inplace_variant: str | None  # method name of the in-place variant ("sigmoid_"), if any
     inplace_kwarg: bool  # accepts inplace=True (F.relu, nn.ReLU)
+    # the index of `inplace` among the positional arguments (a module's constructor's): 1 for
+    # `nn.LeakyReLU(0.2, True)` and `F.relu(x, True)`; None when it cannot be passed positionally
+    inplace_position: int | None
     inplace_saves: str | None  # what the in-place form saves: "output" | "input_copy" | "nothing" | "mask"
     differentiable: bool  # False when the output never requires grad (argmax, comparisons, shape ops)
     module_params: bool  # modules: has parameters (which require grad in training)
@@ -117,6 +120,7 @@ def _op_from_json(name: str, d: dict) -> OpInfo:
         view=d.get("view"),
         inplace_variant=d.get("inplace_variant"),
         inplace_kwarg=bool(d.get("inplace_kwarg", False)),
+        inplace_position=d.get("inplace_position"),
         inplace_saves=d.get("inplace_saves"),
         differentiable=bool(d.get("differentiable", True)),
         module_params=bool(d.get("module_params", False)),
