@@ -121,6 +121,7 @@ TRAINING_CASES = {
     "aliased_import": (trained_with_formula, False),
     "named_parameters": (trained_with_sgd, True),
     "one_line_guard": (trained_with_formula, True),
+    "params_argument": (trained_with_sgd, True),
 }
 
 
@@ -136,6 +137,24 @@ def test_training_with_the_rewrite_equals_the_reference(case: str) -> None:
     trained = fixed.train(copy.deepcopy(model), batches, lr=LR)
     assert all(p.is_leaf for p in trained.parameters())
     assert_same_parameters(dict(trained.named_parameters()), reference(model, batches))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("for p in params:\n    p.add_(p.grad, alpha=-lr)", ["GS203"]),
+        ("for p in params:\n    p -= lr * p.grad", ["GS203"]),
+        # Without a `.grad` read nothing says these are leaves that require grad.
+        ("for p in params:\n    p.mul_(0.5)", []),
+        ("for p in params:\n    p.add_(q.grad, alpha=-lr)", []),
+        # Updates already out of autograd's sight.
+        ("with torch.no_grad():\n    for p in params:\n        p.add_(p.grad, alpha=-lr)", []),
+        ("for p in params:\n    p.data.add_(p.grad, alpha=-lr)", []),
+    ],
+)
+def test_reading_its_own_grad_makes_a_tensor_of_unknown_origin_a_parameter(body: str, expected: list[str]) -> None:
+    source = "import torch\n\n\ndef step(params, q, lr):\n" + textwrap.indent(body, "    ") + "\n"
+    assert [f.code for f in analyse(SourceFile.from_text(source))] == expected
 
 
 @pytest.mark.torch

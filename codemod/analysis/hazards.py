@@ -104,7 +104,11 @@ class Judge:
 
         if grad_on and ref.alias is Alias.NONE:
             leaves = [(sid, f) for sid, f in facts if f.leaf is Tri.YES]
-            if leaves:
+            # `p -= lr * p.grad` on a `p` of unknown origin (`for p in params`): it has a `.grad`,
+            # so it is a leaf that requires grad.
+            own_grad = m.reads_own_grad and not any(f.leaf is Tri.NO for _, f in facts)
+            if leaves or own_grad:
+                leaves = leaves or [(sid, f) for sid, f in facts if f.leaf is Tri.MAYBE]
                 self.report_leaf(m, state, interp, leaves, facts)
                 return
             if ref.view is View.MULTI and ref.grad is not Tri.NO:

@@ -248,7 +248,9 @@ class Interpreter:
                 )
             return state
         current = self.eval(target, state)
-        if isinstance(stmt.op, ast.MatMult) or current.kind is not Kind.TENSOR:
+        # `p -= lr * p.grad`: whatever `p` came from, it has a `.grad`, so it is a tensor.
+        own_grad = current.kind is Kind.UNKNOWN and _reads_grad_of(stmt.value, _key(target) or "")
+        if isinstance(stmt.op, ast.MatMult) or (current.kind is not Kind.TENSOR and not own_grad):
             # `@=` is not in-place (Tensor has no __imatmul__); numbers are rebound.
             result = self.binop(stmt.op, current, operand, stmt, state)
             self.assign(target, result, state, stmt)
@@ -1223,6 +1225,8 @@ class Interpreter:
             name = _key(inner.value)
             through_data = True
         mention_grad = any(_mentions_grad(n) for n in operand_nodes if isinstance(n, ast.AST))
+        own_grad = mention_grad and name is not None and any(
+            _reads_grad_of(n, name) for n in operand_nodes if isinstance(n, ast.AST))
         operands_grad = Tri.any(r.grad for r in operands if r.is_tensorish)
         maybes = [r for r in operands if r.is_tensorish and r.grad is Tri.MAYBE]
         stmt = self.stmt if self.stmt is not None else ast.Pass()
@@ -1233,7 +1237,7 @@ class Interpreter:
             operands_grad=operands_grad, operands_opaque=bool(maybes) and all(r.opaque for r in maybes),
             operands_mention_grad=mention_grad, stmt=stmt, module=module,
             helper=helper, helper_span=helper_span, method=method, result_bound_to=bound_to,
-            grad_on=grad_on and self.grad_on,
+            grad_on=grad_on and self.grad_on, reads_own_grad=own_grad,
         )
         self.mutations.append((mutation, state.copy()))
         if self.judge is not None:
@@ -1303,6 +1307,11 @@ def flag_passed_positionally(node: ast.Call, position: int | None) -> bool:
         return False
     arg = node.args[position]
     return isinstance(arg, ast.Constant) and arg.value is True
+
+
+def _reads_grad_of(node: ast.AST, name: str) -> bool:
+    """Does ``node`` read ``<name>.grad``?"""
+    return any(isinstance(n, ast.Attribute) and n.attr == "grad" and _key(n.value) == name for n in ast.walk(node))
 
 
 def _mentions_grad(node: ast.AST) -> bool:

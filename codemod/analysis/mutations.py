@@ -51,6 +51,9 @@ class Mutation:
     method: str | None = None  # the in-place method/function name for out-of-place rewrites
     result_bound_to: str | None = None  # `y` in `y = F.relu(x, inplace=True)` / `y = x.clamp_(0)`
     grad_on: bool = True  # grad mode at the write (a helper may write under no_grad)
+    # An operand reads the written tensor's own `.grad` (`p -= lr * p.grad`): only a leaf that
+    # requires grad has one, so the write is a parameter update whatever `p` came from.
+    reads_own_grad: bool = False
 
     @property
     def display(self) -> str:
