@@ -15,7 +15,7 @@ script prints one table (Markdown, so it can go into the README as it is):
 * startup: ``gradsafe check one_file.py`` on a small model file, wall clock.
 
 Every timing is the best of ``--repeat`` runs (the machine may be busy with something else;
-the best run is the one least disturbed).  Needs Linux or macOS (``resource``).  gradsafe runs as ``python -m codemod`` in a child
+the best run is the one least disturbed).  Needs Linux or macOS (``resource``).  gradsafe runs as ``python -m gradsafe`` in a child
 process, ``--isolated`` (no configuration file changes what it does) and with the cache in a
 temporary directory (``$GRADSAFE_CACHE_DIR``), so the benchmark leaves nothing behind.
 """
@@ -38,11 +38,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from codemod.cache import DIRECTORY_ENV  # noqa: E402
-from codemod.config import Overrides, load_settings  # noqa: E402
-from codemod.discovery import Filters, discover  # noqa: E402
-from codemod.parallel import available_cpus  # noqa: E402
-from codemod.patterns import PathPatterns  # noqa: E402
+from gradsafe.run.cache import DIRECTORY_ENV  # noqa: E402
+from gradsafe.settings.config import Overrides, load_settings  # noqa: E402
+from gradsafe.files.discovery import Filters, discover  # noqa: E402
+from gradsafe.run.parallel import available_cpus  # noqa: E402
+from gradsafe.settings.patterns import PathPatterns  # noqa: E402
 
 # A small model with in-place ops, so that the startup run loads the whole analysis.
 ONE_FILE = '''\
@@ -112,14 +112,14 @@ def _tree_rss(pid: int) -> int:
 
 
 def gradsafe(args: list[str], *, cache: Path, cwd: Path) -> Run:
-    """Run ``python -m codemod ARGS`` and measure it."""
+    """Run ``python -m gradsafe ARGS`` and measure it."""
     # The largest resident set of any process this one has waited for, the child's own waited-for
     # workers included: read in a wrapper, so that earlier runs do not count.
     wrapper = (
         "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    command = [sys.executable, "-c", wrapper, sys.executable, "-m", "codemod", *args]
+    command = [sys.executable, "-c", wrapper, sys.executable, "-m", "gradsafe", *args]
     env = {**os.environ, DIRECTORY_ENV: str(cache)}
     peak = 0
     start = time.perf_counter()

@@ -30,7 +30,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from codemod.trace.runtime.detector import Detector
+from gradsafe.trace.runtime.detector import Detector
 
 
 def mlp() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:

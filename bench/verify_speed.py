@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from codemod.verify import FileChange, VerifySettings, WorkerPool, verify  # noqa: E402
+from gradsafe.verify import FileChange, VerifySettings, WorkerPool, verify  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "verify"
 CASES: list[tuple[str, tuple[str, ...]]] = [

@@ -1,6 +1,6 @@
-"""`python -m codemod` runs the gradsafe command line."""
+"""`python -m gradsafe` runs the gradsafe command line."""
 
-from codemod.cli import main
+from gradsafe.cli import main
 
 if __name__ == "__main__":
     main()

@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO, Callable, Iterator, Optio
 
 import typer
 
-from codemod import __version__
-from codemod.config import ConfigError, Overrides, Settings, load_settings
-from codemod.discovery import Filters, discover, force_excluded
-from codemod.errors import FileError
-from codemod.parallel import available_cpus
-from codemod.paths import STDIN, display_path
-from codemod.patterns import PathPatterns
-from codemod.pipeline import FileResult, process_paths, process_source
-from codemod.progress import ProgressReporter
-from codemod.reading import decode
-from codemod.report import (
+from gradsafe import __version__
+from gradsafe.settings.config import ConfigError, Overrides, Settings, load_settings
+from gradsafe.files.discovery import Filters, discover, force_excluded
+from gradsafe.errors import FileError
+from gradsafe.run.parallel import available_cpus
+from gradsafe.files.paths import STDIN, display_path
+from gradsafe.settings.patterns import PathPatterns
+from gradsafe.run.pipeline import FileResult, process_paths, process_source
+from gradsafe.run.progress import ProgressReporter
+from gradsafe.files.loading import decode
+from gradsafe.report import (
     FORMATTERS,
     Command,
     RenderOptions,
@@ -42,11 +42,11 @@ from codemod.report import (
     sort_results,
     write_json,
 )
-from codemod.rules import IO_ERROR, Policy, all_rules, get_rule
-from codemod.sharding import Shard, ShardError
+from gradsafe.rules import IO_ERROR, Policy, all_rules, get_rule
+from gradsafe.run.sharding import Shard, ShardError
 
 if TYPE_CHECKING:
-    from codemod.cache import ResultCache
+    from gradsafe.run.cache import ResultCache
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -488,7 +488,7 @@ class Run:
         """The project's result cache, unless ``--no-cache``."""
         if self.options.no_cache:
             return None
-        from codemod.cache import ResultCache
+        from gradsafe.run.cache import ResultCache
 
         return ResultCache.for_settings(self.settings)
 
@@ -497,7 +497,7 @@ class Run:
         given = self.options
         if not self.fixing or given.no_verify or not any(r.edit is not None for r in results):
             return
-        from codemod.verification import VerifyOptions, VerifyUnavailable, verify_results
+        from gradsafe.verify.stage import VerifyOptions, VerifyUnavailable, verify_results
 
         options = VerifyOptions(
             scenarios=tuple(_split(given.scenario) or ()),
@@ -653,7 +653,7 @@ def diff(
     options = Invocation(**locals())
 
     def body() -> int:
-        from codemod.diffing import diff_edit
+        from gradsafe.report.unified_diff import diff_edit
 
         run = Run(Command.DIFF, options)
         results = run.collect()
@@ -732,7 +732,7 @@ def fix(
 
 def _write(result: FileResult) -> None:
     """Write one file's fixes; on failure the file is untouched and the result says why."""
-    from codemod.writing import WriteError, write_source
+    from gradsafe.files.writing import WriteError, write_source
 
     if result.edit is None:
         return
@@ -867,7 +867,7 @@ def trace(
     """
 
     def body() -> int:
-        from codemod.trace import run_traced
+        from gradsafe.trace import run_traced
 
         if (not command) == (scenario is None):
             raise UsageError("give either a command after `--` or --scenario FILE:FUNCTION")
@@ -960,7 +960,7 @@ def merge_reports(
     """Merge the reports of `--shard K/N` runs into the report one run over all the files would print."""
 
     def body() -> int:
-        from codemod.report.merge import SARIF, MergeError, input_kind, load, merge_json, merge_sarif
+        from gradsafe.report.merge import SARIF, MergeError, input_kind, load, merge_json, merge_sarif
 
         try:
             loaded = [load(path) for path in reports]
@@ -994,7 +994,7 @@ def merge_reports(
 @app.command()
 def rules() -> None:
     """List every rule: code, name, fix kind, and whether it is on by default (docs/rules.md has them all)."""
-    from codemod.rules.docs import default_label
+    from gradsafe.rules.docs import default_label
 
     catalogue = all_rules()
     rows = [("CODE", "NAME", "FIX", "DEFAULT")]

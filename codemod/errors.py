@@ -2,7 +2,7 @@
 
 Bad input must lose nothing: a missing path, an undecodable file or a syntax error in one file is
 reported with its name (and position, when there is one), and the run goes on with the others.
-The codes are the non-rule codes of ``codemod.rules``: ``E902`` (cannot read), ``E999`` (cannot
+The codes are the non-rule codes of ``gradsafe.rules``: ``E902`` (cannot read), ``E999`` (cannot
 parse), ``E001`` (gradsafe itself failed on this file).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codemod.paths import path_sort_key
+from gradsafe.files.paths import path_sort_key
 
 
 @dataclass(frozen=True)

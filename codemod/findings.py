@@ -1,8 +1,8 @@
 """What the analysis reports: spans, findings, and the fix each finding asks for.
 
-These are plain, immutable values.  The analysis (``codemod.analysis``) creates them from the
+These are plain, immutable values.  The analysis (``gradsafe.analysis``) creates them from the
 stdlib ``ast``; the rewrite passes (``transforms``) read them to locate the LibCST nodes they edit;
-the reports (``codemod.report``) print them.  Nothing in this module imports torch or LibCST.
+the reports (``gradsafe.report``) print them.  Nothing in this module imports torch or LibCST.
 
 Coordinates: lines are 1-based, columns are 0-based *character* offsets (not the UTF-8 byte offsets
 that ``ast`` uses; ``SourceFile.span_of`` converts), and ``end_col`` is exclusive.  This is the same

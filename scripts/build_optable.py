@@ -47,7 +47,7 @@ import torch
 log = logging.getLogger("build_optable")
 
 SCHEMA = 1
-PARAMS = "@params"  # the module's own parameters, as one pseudo-argument (codemod.analysis.optable.PARAMS_TRIGGER)
+PARAMS = "@params"  # the module's own parameters, as one pseudo-argument (gradsafe.analysis.optable.PARAMS_TRIGGER)
 OUTPUT = "output"
 INTERNAL = "internal"
 TABLE_PATH = Path(__file__).resolve().parent.parent / "codemod" / "analysis" / "data" / "optable.json"

@@ -10,7 +10,7 @@ torch).  Every ``*.py`` file under each directory is read, analysed and fixed ex
 * **non-compiling outputs**: a rewrite that does not ``compile()`` (the fix loop refuses these, so
   they show up as refusals; the final text is compiled again here independently);
 * **safety-check failures**: a rewrite whose ``ast`` changed outside the reach of its fixes
-  (``codemod.safety``);
+  (``gradsafe.fix.safety_check``);
 * **non-idempotent files**: fixing the rewritten text changes it again;
 * **round-trip failures**: the text does not encode back to the file's exact bytes (encoding,
   BOM, line endings), or a rewrite cannot be encoded in the file's encoding.
@@ -32,14 +32,14 @@ from functools import partial
 from pathlib import Path
 from typing import Sequence
 
-from codemod import parallel
-from codemod.config import Overrides, Settings, load_settings
-from codemod.pipeline import FileResult, process_source
-from codemod.reading import read_source
-from codemod.rules import INTERNAL_ERROR, SYNTAX_ERROR
-from codemod.source import SourceFile
+from gradsafe.run import parallel
+from gradsafe.settings.config import Overrides, Settings, load_settings
+from gradsafe.run.pipeline import FileResult, process_source
+from gradsafe.files.loading import read_source
+from gradsafe.rules import INTERNAL_ERROR, SYNTAX_ERROR
+from gradsafe.files.source import SourceFile
 
-# How the fix loop words a safety-check refusal (``codemod.safety``), to tell it from a crash.
+# How the fix loop words a safety-check refusal (``gradsafe.fix.safety_check``), to tell it from a crash.
 _NOT_COMPILING = "does not compile"
 _OUTSIDE_REACH = "outside the code its fixes touch"
 FAILURES = ("crashes", "non_compiling", "safety_failures", "non_idempotent", "round_trip_failures")

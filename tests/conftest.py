@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codemod.cache import DIRECTORY_ENV
+from gradsafe.run.cache import DIRECTORY_ENV
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,8 @@ from typing import Sequence
 import libcst as cst
 import pytest
 
-from codemod.findings import Finding, Fix, FixKind
-from codemod.source import SourceFile
+from gradsafe.findings import Finding, Fix, FixKind
+from gradsafe.files.source import SourceFile
 
 CODE = "GS101"
 
@@ -84,8 +84,8 @@ class FakePass:
     kind = FixKind.OUT_OF_PLACE
 
     def apply(self, module: cst.Module, fixes: Sequence[Fix]):  # noqa: ANN201
-        from transforms import PassResult
-        from transforms.locate import NodeIndex
+        from gradsafe.transforms import PassResult
+        from gradsafe.transforms.locate import NodeIndex
 
         index = NodeIndex(module)
         result = PassResult(module=index.module)
@@ -116,13 +116,13 @@ class FakePass:
 
 def install(monkeypatch: pytest.MonkeyPatch) -> None:
     """Route the engine to the fake analysis and pass for one test."""
-    import codemod.pipeline
-    import codemod.rewrite
-    import transforms
+    import gradsafe.run.pipeline
+    import gradsafe.fix.loop
+    import gradsafe.transforms
 
-    monkeypatch.setattr(codemod.pipeline, "analyse", fake_analyse)
-    monkeypatch.setattr(codemod.rewrite, "pass_kinds", lambda: frozenset({FixKind.OUT_OF_PLACE}))
-    monkeypatch.setattr(transforms, "_PASSES", {FixKind.OUT_OF_PLACE: FakePass()})
+    monkeypatch.setattr(gradsafe.run.pipeline, "analyse", fake_analyse)
+    monkeypatch.setattr(gradsafe.fix.loop, "pass_kinds", lambda: frozenset({FixKind.OUT_OF_PLACE}))
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: FakePass()})
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ import pytest
 from fake_fixes import FakePass
 from typer.testing import CliRunner
 
-import codemod.rewrite
-import transforms
-from codemod.cli import app
-from codemod.findings import FixKind
+import gradsafe.fix.loop
+import gradsafe.transforms
+from gradsafe.cli import app
+from gradsafe.findings import FixKind
 
 REPORTS = Path(__file__).resolve().parent / "fixtures" / "reports"
 REPO = REPORTS / "repo"
@@ -29,8 +29,8 @@ BROKEN = "def f(:\n    pass\n"
 
 
 def pin_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codemod.rewrite, "pass_kinds", lambda: frozenset({FixKind.OUT_OF_PLACE}))
-    monkeypatch.setattr(transforms, "_PASSES", {FixKind.OUT_OF_PLACE: FakePass()})
+    monkeypatch.setattr(gradsafe.fix.loop, "pass_kinds", lambda: frozenset({FixKind.OUT_OF_PLACE}))
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: FakePass()})
 
 
 def make_repo(destination: Path) -> Path:

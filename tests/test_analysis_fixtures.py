@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from codemod.analysis import analyse
-from codemod.rules import get_rule
-from codemod.source import SourceFile
+from gradsafe.analysis import analyse
+from gradsafe.rules import get_rule
+from gradsafe.files.source import SourceFile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 CASES = sorted(FIXTURES.glob("*.py"))

@@ -31,7 +31,7 @@ FIXED_LINE = "y = y.mul(2)"
 
 def gradsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "codemod", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "gradsafe", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
     )
 

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import codemod.pipeline
-from codemod.cache import DIRECTORY_ENV, DIRECTORY_NAME, ResultCache, tool_fingerprint
-from codemod.cli import app
-from codemod.config import FileConfig, Overrides, load_settings, resolve
-from codemod.discovery import SourcePath
-from codemod.errors import FileError
-from codemod.findings import Finding, Fix, FixKind, FixSafety, Related, Span
-from codemod.pipeline import FileResult, process_path, process_paths
-from codemod.source import content_hash
+import gradsafe.run.pipeline
+from gradsafe.run.cache import DIRECTORY_ENV, DIRECTORY_NAME, ResultCache, tool_fingerprint
+from gradsafe.cli import app
+from gradsafe.settings.config import FileConfig, Overrides, load_settings, resolve
+from gradsafe.files.discovery import SourcePath
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.run.pipeline import FileResult, process_path, process_paths
+from gradsafe.files.source import content_hash
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HAZARD = (FIXTURES / "reports" / "repo" / "pkg" / "augassign.py").read_text()
@@ -42,13 +42,13 @@ def cache(tmp_path: Path) -> ResultCache:
 def analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The display names of the files the analysis runs on, in order."""
     seen: list[str] = []
-    analyse = codemod.pipeline.analyse
+    analyse = gradsafe.run.pipeline.analyse
 
     def counting(source, tree=None, **options):  # noqa: ANN001, ANN003, ANN202 - mirrors analyse()
         seen.append(source.display)
         return analyse(source, tree, **options)
 
-    monkeypatch.setattr(codemod.pipeline, "analyse", counting)
+    monkeypatch.setattr(gradsafe.run.pipeline, "analyse", counting)
     return seen
 
 
@@ -332,13 +332,13 @@ def _age(path: Path, seconds: float = 60.0) -> None:
 def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files ``process_paths`` reads to hash them, by name."""
     seen: list[str] = []
-    read = codemod.pipeline.read_bytes
+    read = gradsafe.run.pipeline.read_bytes
 
     def counting(path):  # noqa: ANN001, ANN202
         seen.append(Path(path).name)
         return read(path)
 
-    monkeypatch.setattr(codemod.pipeline, "read_bytes", counting)
+    monkeypatch.setattr(gradsafe.run.pipeline, "read_bytes", counting)
     return seen
 
 
@@ -381,7 +381,7 @@ def test_a_file_modified_within_the_racy_window_is_not_indexed(
 
 
 def test_a_damaged_index_is_ignored_and_rewritten(tmp_path: Path, settings, cache: ResultCache) -> None:
-    from codemod.cache import FileIndex
+    from gradsafe.run.cache import FileIndex
 
     item = write(tmp_path / "a.py", HAZARD)
     _age(item.path)

@@ -10,10 +10,10 @@ import pytest
 from fake_fixes import fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
-import codemod.pipeline
-from codemod import __version__
-from codemod.cli import app
-from codemod.rules import all_rules, get_rule
+import gradsafe.run.pipeline
+from gradsafe import __version__
+from gradsafe.cli import app
+from gradsafe.rules import all_rules, get_rule
 
 HAZARD = "def f(y):\n    y.add_(1)\n    return y\n"
 FIXED = "def f(y):\n    y = y.add(1)\n    return y\n"
@@ -210,7 +210,7 @@ def test_internal_error_is_reported_with_the_file_name(tree: Path, monkeypatch) 
     def explode(source, tree=None, *, policy=None, confirmed=None):
         raise RuntimeError("judge bug")
 
-    monkeypatch.setattr(codemod.pipeline, "analyse", explode)
+    monkeypatch.setattr(gradsafe.run.pipeline, "analyse", explode)
     (tree / "m.py").write_text("x = 1\n")
     result = invoke("check", "m.py")
     assert result.exit_code == 2
@@ -245,7 +245,7 @@ def test_ctrl_c_exits_130_with_a_message(tree: Path, monkeypatch) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("codemod.cli.process_paths", interrupted)
+    monkeypatch.setattr("gradsafe.cli.process_paths", interrupted)
     (tree / "m.py").write_text("x = 1\n")
     result = invoke("check", "m.py")
     assert result.exit_code == 130

@@ -22,7 +22,7 @@ def run(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.Complet
 
 @needs_script
 def test_version(tmp_path: Path) -> None:
-    from codemod import __version__
+    from gradsafe import __version__
 
     result = run(str(SCRIPT), "--version", cwd=tmp_path)
     assert result.returncode == 0
@@ -31,14 +31,14 @@ def test_version(tmp_path: Path) -> None:
 
 def test_check_imports_neither_torch_nor_libcst(tmp_path: Path) -> None:
     (tmp_path / "x.py").write_text("import torch\n\ny = torch.ones(3)\ny.add_(1)\n")
-    result = run(sys.executable, "-X", "importtime", "-m", "codemod", "check", "x.py", cwd=tmp_path)
+    result = run(sys.executable, "-X", "importtime", "-m", "gradsafe", "check", "x.py", cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr.decode()
     imported = {
         line.rsplit("|", 1)[1].strip().split(".")[0]
         for line in result.stderr.decode().splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    assert "codemod" in imported  # the measurement itself worked
+    assert "gradsafe" in imported  # the measurement itself worked
     assert "torch" not in imported
     assert "libcst" not in imported
 
@@ -82,8 +82,8 @@ def test_diff_on_the_examples_applies_with_git(tmp_path: Path) -> None:
 
 
 def test_python_dash_m_codemod(tmp_path: Path) -> None:
-    result = run(sys.executable, "-m", "codemod", "check", "-", cwd=tmp_path, stdin=b"x = 1\n")
+    result = run(sys.executable, "-m", "gradsafe", "check", "-", cwd=tmp_path, stdin=b"x = 1\n")
     assert result.returncode == 0
     assert result.stdout.decode() == "No hazards found (1 file checked).\n"
-    usage = run(sys.executable, "-m", "codemod", "check", cwd=tmp_path)
+    usage = run(sys.executable, "-m", "gradsafe", "check", cwd=tmp_path)
     assert usage.returncode == 2 and b"Traceback" not in usage.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from codemod.cli import app
+from gradsafe.cli import app
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 

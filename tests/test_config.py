@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from codemod import config as config_module
-from codemod.config import DEFAULT_EXCLUDE, ConfigError, Overrides, ValueType, load_settings, validate_section
-from codemod.rules import Policy, all_rules
+from gradsafe.settings import config as config_module
+from gradsafe.settings.config import DEFAULT_EXCLUDE, ConfigError, Overrides, ValueType, load_settings, validate_section
+from gradsafe.rules import Policy, all_rules
 
 
 def write_config(directory: Path, body: str) -> Path:

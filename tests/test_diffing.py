@@ -11,8 +11,8 @@ import pytest
 from fake_fixes import fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
-from codemod.cli import app
-from codemod.diffing import unified_diff
+from gradsafe.cli import app
+from gradsafe.report.unified_diff import unified_diff
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 needs_patch = pytest.mark.skipif(shutil.which("patch") is None, reason="patch is not installed")

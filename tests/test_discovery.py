@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from codemod.config import DEFAULT_EXCLUDE
-from codemod.discovery import Filters, discover
-from codemod.patterns import PathPatterns
+from gradsafe.settings.config import DEFAULT_EXCLUDE
+from gradsafe.files.discovery import Filters, discover
+from gradsafe.settings.patterns import PathPatterns
 
 
 def make(root: Path, *files: str) -> None:

@@ -26,9 +26,9 @@ from typing import Any, Callable
 
 import pytest
 
-from codemod.config import Overrides, load_settings
-from codemod.pipeline import process_source
-from codemod.source import SourceFile
+from gradsafe.settings.config import Overrides, load_settings
+from gradsafe.run.pipeline import process_source
+from gradsafe.files.source import SourceFile
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 

@@ -23,9 +23,9 @@ import pytest
 from fake_fixes import fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
-from codemod.cli import app
-from codemod.findings import FixKind
-from codemod.rules import all_rules
+from gradsafe.cli import app
+from gradsafe.findings import FixKind
+from gradsafe.rules import all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXED_SUFFIX = ".fixed.py"

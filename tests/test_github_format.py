@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from codemod.errors import FileError
-from codemod.findings import Finding, Span
-from codemod.pipeline import FileResult
-from codemod.report import Command, RenderOptions, Report, get_formatter
-from codemod.report.github import escape_data, escape_property
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import Command, RenderOptions, Report, get_formatter
+from gradsafe.report.github import escape_data, escape_property
 
 # The runner's unescaping (actions/runner, ActionCommand): %0D, %0A everywhere, %3A and %2C in
 # properties, and %25 last, so that an escaped "%0A" in the text survives as "%0A".

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import codemod.parallel as parallel
-from codemod.cli import app
+import gradsafe.run.parallel as parallel
+from gradsafe.cli import app
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from report_repo import invoke, make_repo, pin_passes
 
-from codemod.errors import FileError
-from codemod.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from codemod.pipeline import FileResult
-from codemod.report import Command, RenderOptions, Report
-from codemod.report.json import document, read_report, render
+from gradsafe.errors import FileError
+from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import Command, RenderOptions, Report
+from gradsafe.report.json import document, read_report, render
 
 SHARDS = 3
 

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from codemod.analysis.optable import OpInfo, load, parse_table
+from gradsafe.analysis.optable import OpInfo, load, parse_table
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_optable.py"
 F = "torch.nn.functional."
@@ -27,7 +27,7 @@ def table():
 
 
 def shipped_text() -> str:
-    return resources.files("codemod.analysis").joinpath("data/optable.json").read_text(encoding="utf-8")
+    return resources.files("gradsafe.analysis").joinpath("data/optable.json").read_text(encoding="utf-8")
 
 
 # --- the shipped file -------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from typing import Callable
 import libcst as cst
 import pytest
 
-from codemod.analysis import analyse
-from codemod.findings import Fix, FixKind, Span
-from codemod.source import SourceFile
-from transforms.clone import PASS
+from gradsafe.analysis import analyse
+from gradsafe.findings import Fix, FixKind, Span
+from gradsafe.files.source import SourceFile
+from gradsafe.transforms.clone import PASS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clone"
 PAIRS = sorted(p for p in FIXTURES.glob("*.py") if not p.name.endswith(".fixed.py") and p.with_suffix(".fixed.py").exists())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_pass_out_of_place import FIXTURES, check_run_pair, code, declined, fixture_pairs, load_text, rewrite, span_of
 
-from codemod.findings import FixKind
+from gradsafe.findings import FixKind
 
 HELPER = FixKind.HELPER_RETURN
 
@@ -221,8 +221,8 @@ ARGUMENT_WRITE = code("""
 
 
 def _judge(text: str) -> list:
-    from codemod.analysis import analyse
-    from codemod.source import SourceFile
+    from gradsafe.analysis import analyse
+    from gradsafe.files.source import SourceFile
 
     return analyse(SourceFile.from_bytes(text.encode(), Path("helpers.py")))
 
@@ -237,7 +237,7 @@ def test_the_judge_does_not_plan_out_of_place_for_an_argument_of_a_mutating_help
 
 
 def test_the_file_still_gets_the_helper_return_fix_after_the_argument_write_is_declined() -> None:
-    from codemod.rewrite import fix_text
+    from gradsafe.fix.loop import fix_text
 
     result = fix_text(ARGUMENT_WRITE, _judge)
     assert "    t = t.sub(mean).div(std)\n    return t\n" in result.text

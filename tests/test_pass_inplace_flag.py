@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_pass_out_of_place import FIXTURES, check_run_pair, code, declined, fixture_pairs, load_text, rewrite
 
-from codemod.findings import FixKind
+from gradsafe.findings import FixKind
 
 FLAG = FixKind.INPLACE_FLAG
 CONSTRUCTION = {"mode": "construction"}
@@ -148,8 +148,8 @@ def _head(construction: str) -> str:
 
 
 def _judge_file(text: str) -> list:
-    from codemod.analysis import analyse
-    from codemod.source import SourceFile
+    from gradsafe.analysis import analyse
+    from gradsafe.files.source import SourceFile
 
     return analyse(SourceFile.from_bytes(text.encode(), Path("head.py")))
 
@@ -160,7 +160,7 @@ def _judge_file(text: str) -> list:
      ("nn.Dropout(0.5, True)", "nn.Dropout(0.5, False)")],
 )
 def test_the_judge_plans_a_flip_for_a_positional_flag(construction: str, expected: str) -> None:
-    from codemod.rewrite import fix_text
+    from gradsafe.fix.loop import fix_text
 
     source = _head(construction)
     assert any(f.fix is not None and f.fix.kind is FLAG for f in _judge_file(source))

@@ -27,10 +27,10 @@ from types import ModuleType
 import libcst as cst
 import pytest
 
-from codemod.analysis import analyse
-from codemod.findings import Fix, FixKind, Span
-from codemod.source import SourceFile
-from transforms.no_grad import PASS
+from gradsafe.analysis import analyse
+from gradsafe.findings import Fix, FixKind, Span
+from gradsafe.files.source import SourceFile
+from gradsafe.transforms.no_grad import PASS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "no_grad"
 LR = 0.1
@@ -396,7 +396,7 @@ def test_no_grad_around_a_maml_inner_step_drops_second_order_terms() -> None:
 
 def test_a_merged_block_with_a_data_update_loses_the_data() -> None:
     """Fixes sharing one block are applied once, with the parameters of whichever comes first."""
-    from codemod.rewrite import fix_text
+    from gradsafe.fix.loop import fix_text
 
     source = src(
         """

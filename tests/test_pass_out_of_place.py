@@ -30,8 +30,8 @@ from typing import Any
 import libcst as cst
 import pytest
 
-from codemod.findings import Fix, FixKind, FixSafety, Span
-from transforms import PassResult, get_pass
+from gradsafe.findings import Fix, FixKind, FixSafety, Span
+from gradsafe.transforms import PassResult, get_pass
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXED = ".fixed.py"
@@ -685,9 +685,9 @@ def test_dtype_and_broadcast_changes_are_left_to_verification() -> None:
     them as asked: only running them (the verification stage) can tell that they change behaviour.
     """
     torch = pytest.importorskip("torch")
-    from codemod.analysis import analyse
-    from codemod.rewrite import fix_text
-    from codemod.source import SourceFile
+    from gradsafe.analysis import analyse
+    from gradsafe.fix.loop import fix_text
+    from gradsafe.files.source import SourceFile
 
     def find(text: str) -> list:
         return analyse(SourceFile.from_bytes(text.encode(), Path("dtype.py")))

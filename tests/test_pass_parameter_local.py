@@ -19,7 +19,7 @@ from test_pass_out_of_place import (
     span_of,
 )
 
-from codemod.findings import FixKind
+from gradsafe.findings import FixKind
 
 LOCAL = FixKind.PARAMETER_LOCAL
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fake_fixes import fake_engine  # noqa: F401 - fixture
 
-import codemod.pipeline
-from codemod.config import FileConfig, Overrides, load_settings, resolve
-from codemod.discovery import SourcePath
-from codemod.pipeline import process_path, process_paths, process_source
-from codemod.source import SourceFile
+import gradsafe.run.pipeline
+from gradsafe.settings.config import FileConfig, Overrides, load_settings, resolve
+from gradsafe.files.discovery import SourcePath
+from gradsafe.run.pipeline import process_path, process_paths, process_source
+from gradsafe.files.source import SourceFile
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_internal_error_names_the_file_keeps_the_traceback_and_the_run_goes_on(
             raise KeyError("boom")
         return []
 
-    monkeypatch.setattr(codemod.pipeline, "analyse", explode)
+    monkeypatch.setattr(gradsafe.run.pipeline, "analyse", explode)
     for name in ("a.py", "b.py"):
         (tmp_path / name).write_text("x = 1\n")
     results = list(process_paths([SourcePath(tmp_path / n, n) for n in ("a.py", "b.py")], settings, fix=False))
@@ -113,7 +113,7 @@ def test_recursion_in_the_analysis_is_reported(tmp_path: Path, settings, monkeyp
     def recurse(source, tree=None, *, policy=None, confirmed=None):
         return recurse(source)
 
-    monkeypatch.setattr(codemod.pipeline, "analyse", recurse)
+    monkeypatch.setattr(gradsafe.run.pipeline, "analyse", recurse)
     (tmp_path / "a.py").write_text("x = 1\n")
     code, message, _, _ = only_error(run(tmp_path / "a.py", settings))
     assert code == "E001" and "nested too deeply to analyse (RecursionError)" in message

@@ -73,11 +73,11 @@ def test_the_fix_hook_stays_static() -> None:
 @pytest.mark.parametrize("hook_id", ["gradsafe-check", "gradsafe-fix"])
 def test_hooks_never_import_torch(tmp_path: Path, hook_id: str) -> None:
     (tmp_path / "model.py").write_text(HAZARD)
-    command = [sys.executable, "-X", "importtime", "-m", "codemod", *hook_command(hooks()[hook_id]), "model.py"]
+    command = [sys.executable, "-X", "importtime", "-m", "gradsafe", *hook_command(hooks()[hook_id]), "model.py"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode in (0, 1), result.stderr
     imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
-    assert "codemod" in imported and "torch" not in imported
+    assert "gradsafe" in imported and "torch" not in imported
 
 
 def git(*args: str, cwd: Path) -> None:

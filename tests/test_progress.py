@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from report_repo import invoke, make_repo, pin_passes
 
-from codemod.progress import DELAY, ProgressReporter
+from gradsafe.run.progress import DELAY, ProgressReporter
 
 
 class FakeTerminal(io.StringIO):
@@ -87,7 +87,7 @@ def test_no_bar_once_the_work_is_done() -> None:
 def test_the_command_line_writes_only_messages_to_a_non_terminal_stderr(tmp_path: Path, monkeypatch) -> None:
     pin_passes(monkeypatch)
     monkeypatch.chdir(make_repo(tmp_path / "repo"))
-    monkeypatch.setattr("codemod.progress.DELAY", 0.0)
+    monkeypatch.setattr("gradsafe.run.progress.DELAY", 0.0)
     for command in ("check", "fix"):
         result = invoke(command, *(["--no-verify"] if command == "fix" else []), ".")
         assert result.stderr == "", command

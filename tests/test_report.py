@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from codemod import rewrite
-from codemod.errors import FileError
-from codemod.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from codemod.pipeline import FileResult
-from codemod.report import FORMATTERS, Command, RenderOptions, Report, get_formatter, sort_results
+from gradsafe.fix import loop as rewrite
+from gradsafe.errors import FileError
+from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import FORMATTERS, Command, RenderOptions, Report, get_formatter, sort_results
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "json-output.md"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from fake_fixes import fake_engine  # noqa: F401 - fixture
 
-from codemod.config import Overrides, load_settings
-from codemod.findings import Finding, Span
-from codemod.hunks import Hunk, line_diff
-from codemod.pipeline import process_source
-from codemod.resolution import resolved_findings
-from codemod.source import SourceFile
+from gradsafe.settings.config import Overrides, load_settings
+from gradsafe.findings import Finding, Span
+from gradsafe.fix.hunks import Hunk, line_diff
+from gradsafe.run.pipeline import process_source
+from gradsafe.fix.resolution import resolved_findings
+from gradsafe.files.source import SourceFile
 
 OLD = "a\nb\nc\nd\ne\n"
 

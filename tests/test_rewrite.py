@@ -8,12 +8,12 @@ import libcst as cst
 import pytest
 from fake_fixes import fake_analyse, fake_engine  # noqa: F401 - fixture
 
-import transforms
-from codemod import rewrite
-from codemod.findings import FixKind
-from codemod.rewrite import RewriteError, fix_text
-from codemod.source import SourceFile
-from transforms import PassResult
+import gradsafe.transforms
+from gradsafe.fix import loop as rewrite
+from gradsafe.findings import FixKind
+from gradsafe.fix.loop import RewriteError, fix_text
+from gradsafe.files.source import SourceFile
+from gradsafe.transforms import PassResult
 
 
 def find(text: str):
@@ -102,7 +102,7 @@ def test_a_rewrite_that_does_not_compile_is_refused(monkeypatch) -> None:
             # LibCST accepts `return` at module level; the compiler does not.
             return PassResult(module=cst.parse_module("return 1\n"), applied=list(fixes))
 
-    monkeypatch.setattr(transforms, "_PASSES", {FixKind.OUT_OF_PLACE: Garbage()})
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: Garbage()})
     with pytest.raises(RewriteError, match="does not compile"):
         fix_text("a.add_(1)\n", find)
 
@@ -115,7 +115,7 @@ def test_a_pass_that_claims_a_fix_but_changes_nothing_is_declined(monkeypatch) -
         def apply(self, module, fixes):
             return PassResult(module=module, applied=list(fixes))
 
-    monkeypatch.setattr(transforms, "_PASSES", {FixKind.OUT_OF_PLACE: NoOp()})
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: NoOp()})
     result = fix_text("a.add_(1)\n", find)
     assert result.applied == [] and result.text == "a.add_(1)\n"
     assert [d.reason for d in result.declined] == ["the pass reported the fix as applied but changed nothing"]
@@ -124,10 +124,10 @@ def test_a_pass_that_claims_a_fix_but_changes_nothing_is_declined(monkeypatch) -
 
 @pytest.mark.usefixtures("fake_engine")
 def test_a_kind_without_a_pass_is_declined(monkeypatch) -> None:
-    monkeypatch.setattr(transforms, "_PASSES", {})
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {})
     result = fix_text("a.add_(1)\n", find)
     assert [d.reason for d in result.declined] == ["no rewrite pass for fix kind 'out-of-place'"]
 
 
 def test_pass_kinds_are_found_without_importing_them_and_match_the_loaded_passes() -> None:
-    assert rewrite.pass_kinds() == transforms.available_kinds()
+    assert rewrite.pass_kinds() == gradsafe.transforms.available_kinds()

@@ -12,10 +12,10 @@ import textwrap
 
 import pytest
 
-from codemod.analysis import analyse
-from codemod.rewrite import fix_text, is_fixable
-from codemod.rules import all_rules
-from codemod.source import SourceFile
+from gradsafe.analysis import analyse
+from gradsafe.fix.loop import fix_text, is_fixable
+from gradsafe.rules import all_rules
+from gradsafe.files.source import SourceFile
 
 RULES = all_rules()
 

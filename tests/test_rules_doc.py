@@ -7,8 +7,8 @@ from pathlib import Path
 
 from report_repo import invoke
 
-from codemod.rules import all_rules
-from codemod.rules.docs import REGENERATE, demote_headings, render_markdown
+from gradsafe.rules import all_rules
+from gradsafe.rules.docs import REGENERATE, demote_headings, render_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 

@@ -10,12 +10,12 @@ import pytest
 from fake_fixes import FakePass, fake_analyse, fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
-import transforms
-from codemod.cli import app
-from codemod.findings import Fix, FixKind, Span
-from codemod.rewrite import RewriteError, fix_text
-from codemod.safety import check_rewrite, touched_spans
-from codemod.source import SourceFile
+import gradsafe.transforms
+from gradsafe.cli import app
+from gradsafe.findings import Fix, FixKind, Span
+from gradsafe.fix.loop import RewriteError, fix_text
+from gradsafe.fix.safety_check import check_rewrite, touched_spans
+from gradsafe.files.source import SourceFile
 
 
 def src(text: str) -> str:
@@ -226,7 +226,7 @@ HAZARD_AND_BYSTANDER = "limit = 10\n\n\ndef f(a):\n    a.add_(1)\n    return a\n
 
 @pytest.mark.usefixtures("fake_engine")
 def test_the_fix_loop_refuses_a_pass_that_edits_an_unrelated_line(monkeypatch) -> None:
-    monkeypatch.setattr(transforms, "_PASSES", {FixKind.OUT_OF_PLACE: _AlsoEditsAnotherLine()})
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: _AlsoEditsAnotherLine()})
     with pytest.raises(RewriteError, match=r"changed line 1 \(`limit = 10`\)"):
         fix_text(HAZARD_AND_BYSTANDER, lambda text: fake_analyse(SourceFile.from_text(text)), filename="m.py")
 
@@ -238,7 +238,7 @@ def test_a_pass_that_edits_an_unrelated_line_writes_nothing_and_is_an_internal_e
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.py").write_text(HAZARD_AND_BYSTANDER)
     (tmp_path / "good.py").write_text("def f(a):\n    a.add_(1)\n    return a\n")
-    monkeypatch.setattr(transforms, "_PASSES", {FixKind.OUT_OF_PLACE: _AlsoEditsAnotherLine()})
+    monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: _AlsoEditsAnotherLine()})
 
     diff = CliRunner().invoke(app, ["diff", "--no-verify", "."])
     assert "bad.py" not in diff.stdout and "+++ b/good.py" in diff.stdout

@@ -11,12 +11,12 @@ import pytest
 from jsonschema import Draft4Validator
 from report_repo import REPORTS, invoke, make_repo, pin_passes
 
-from codemod.errors import FileError
-from codemod.findings import Confidence, Finding, Related, Span
-from codemod.pipeline import FileResult
-from codemod.report import Command, RenderOptions, Report, get_formatter
-from codemod.report.sarif import artifact_location, artifact_path
-from codemod.rules import all_rules
+from gradsafe.errors import FileError
+from gradsafe.findings import Confidence, Finding, Related, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import Command, RenderOptions, Report, get_formatter
+from gradsafe.report.sarif import artifact_location, artifact_path
+from gradsafe.rules import all_rules
 
 SCHEMA = json.loads((REPORTS / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 VALIDATOR = Draft4Validator(SCHEMA)

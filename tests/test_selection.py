@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codemod.rules import Policy, Rule, all_rules
-from codemod.selection import SelectionLayer, SelectorError, active_codes, parse_selector, parse_selectors
+from gradsafe.rules import Policy, Rule, all_rules
+from gradsafe.settings.selection import SelectionLayer, SelectorError, active_codes, parse_selector, parse_selectors
 
 # A small catalogue that does not depend on which rules exist today.
 RULES = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from report_repo import invoke, make_repo, pin_passes
 
-from codemod.sharding import Shard, ShardError, shard_number
+from gradsafe.run.sharding import Shard, ShardError, shard_number
 
 PATHS = [f"pkg{i % 7}/module_{i}.py" for i in range(400)]
 
@@ -43,7 +43,7 @@ def test_shards_share_the_work() -> None:
 
 def test_the_split_does_not_depend_on_the_process() -> None:
     """Python's ``hash`` of a string changes with PYTHONHASHSEED; the split must not."""
-    code = "import sys; from codemod.sharding import shard_number; print([shard_number(p, 5) for p in sys.argv[1:]])"
+    code = "import sys; from gradsafe.run.sharding import shard_number; print([shard_number(p, 5) for p in sys.argv[1:]])"
     outputs = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

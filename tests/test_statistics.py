@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from report_repo import invoke, make_repo, pin_passes
 
-import codemod.rewrite
-from codemod.findings import Finding, Fix, FixKind, Span
-from codemod.pipeline import FileResult
-from codemod.report import Command, RenderOptions, Report, get_formatter
+import gradsafe.fix.loop
+from gradsafe.findings import Finding, Fix, FixKind, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import Command, RenderOptions, Report, get_formatter
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_statistics_and_show_fixes_are_for_text(repo: Path) -> None:
 
 
 def test_show_fixes_names_the_verification_verdict(monkeypatch) -> None:
-    monkeypatch.setattr(codemod.rewrite, "pass_kinds", lambda: frozenset({FixKind.NO_GRAD}))
+    monkeypatch.setattr(gradsafe.fix.loop, "pass_kinds", lambda: frozenset({FixKind.NO_GRAD}))
 
     def finding(line: int, scope: str, description: str) -> Finding:
         span = Span(line, 0, line, 2)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from codemod.findings import Finding, Span
-from codemod.source import SourceFile, split_lines
-from codemod.suppression import filter_suppressed, parse_suppressions
+from gradsafe.findings import Finding, Span
+from gradsafe.files.source import SourceFile, split_lines
+from gradsafe.settings.suppression import filter_suppressed, parse_suppressions
 
 
 def finding(code: str, line: int, end_line: int | None = None) -> Finding:

@@ -19,9 +19,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from codemod.trace import TraceResult, run_traced  # noqa: E402
-from codemod.trace.__main__ import main as trace_main  # noqa: E402
-from codemod.trace.runtime.detector import Detector, InplaceHazard  # noqa: E402
+from gradsafe.trace import TraceResult, run_traced  # noqa: E402
+from gradsafe.trace.__main__ import main as trace_main  # noqa: E402
+from gradsafe.trace.runtime.detector import Detector, InplaceHazard  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

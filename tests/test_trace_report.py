@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from codemod.trace import findings_from_events, run_traced
-from codemod.trace.__main__ import main as trace_main
-from codemod.trace.runtime import events, naming, scenario, torch_errors
-from codemod.trace.runtime.events import Event, EventLog, EventWriter, Site, message, read_session
+from gradsafe.trace import findings_from_events, run_traced
+from gradsafe.trace.__main__ import main as trace_main
+from gradsafe.trace.runtime import events, naming, scenario, torch_errors
+from gradsafe.trace.runtime.events import Event, EventLog, EventWriter, Site, message, read_session
 
 
 def _site(path: Path, line: int, col: int | None = None, end_col: int | None = None) -> Site:
@@ -68,7 +68,7 @@ def test_error_messages_name_the_rule_and_the_module(tmp_path: Path) -> None:
 
 
 def test_every_code_the_trace_reports_is_in_the_rule_catalogue() -> None:
-    from codemod.rules import get_rule
+    from gradsafe.rules import get_rule
 
     codes = {value for name, value in vars(events).items() if name.isupper() and isinstance(value, str)}
     assert len(codes) == 9

@@ -15,10 +15,10 @@ import libcst as cst
 import pytest
 from typer.testing import CliRunner
 
-import transforms
-from codemod.cli import app
-from codemod.findings import FixKind
-from transforms import PassResult
+import gradsafe.transforms
+from gradsafe.cli import app
+from gradsafe.findings import FixKind
+from gradsafe.transforms import PassResult
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -57,7 +57,7 @@ class _WrongConstant:
 def test_a_wrong_rewrite_is_rejected_and_never_written(tmp_path: Path, monkeypatch) -> None:
     path = copy_case(tmp_path, "gated_mlp")
     original = path.read_bytes()
-    passes = transforms._passes()
+    passes = gradsafe.transforms._passes()
     monkeypatch.setitem(passes, FixKind.OUT_OF_PLACE, _WrongConstant(passes[FixKind.OUT_OF_PLACE]))
     monkeypatch.chdir(tmp_path)
 
@@ -123,7 +123,7 @@ def test_no_verify_runs_nothing(tmp_path: Path, monkeypatch) -> None:
     def explode(*args, **kwargs):
         raise AssertionError("--no-verify must not verify")
 
-    monkeypatch.setattr("codemod.verification.verify_results", explode)
+    monkeypatch.setattr("gradsafe.verify.stage.verify_results", explode)
     result = invoke("fix", "--no-verify", "gate.py")
     assert result.exit_code == 0, result.output
     assert "verifying" not in result.stderr
@@ -134,7 +134,7 @@ def test_missing_torch_is_a_clear_error_and_nothing_is_written(tmp_path: Path, m
     path = tmp_path / "gate.py"
     path.write_text(UNREACHABLE)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("codemod.verify.torch_available", lambda: False)
+    monkeypatch.setattr("gradsafe.verify.torch_available", lambda: False)
     result = invoke("fix", "gate.py")
     assert result.exit_code == 2
     assert "verification needs torch" in result.stderr and "--no-verify" in result.stderr

@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from codemod.verify import FileChange, TargetVerdict, Verdict, VerifySettings, WorkerPool, verify  # noqa: E402
+from gradsafe.verify import FileChange, TargetVerdict, Verdict, VerifySettings, WorkerPool, verify  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import codemod.verify as verify_package
-from codemod.verify import (
+import gradsafe.verify as verify_package
+from gradsafe.verify import (
     MODULE_UNIT,
     FileChange,
     SettingsError,
@@ -25,10 +25,10 @@ from codemod.verify import (
     notice,
     verify,
 )
-from codemod.verify.changes import unit_at_line
-from codemod.verify.combine import apply_scenarios
-from codemod.verify.inplace_errors import InplaceError, classify
-from codemod.verify.protocol import Closed, Reader, send
+from gradsafe.verify.changes import unit_at_line
+from gradsafe.verify.combine import apply_scenarios
+from gradsafe.verify.inplace_errors import InplaceError, classify
+from gradsafe.verify.protocol import Closed, Reader, send
 
 ORIGINAL = textwrap.dedent(
     '''
@@ -160,7 +160,7 @@ def test_verify_without_torch_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch
 
 
 def test_importing_the_package_does_not_import_torch() -> None:
-    code = "import sys, codemod.verify, codemod.verify.supervisor; print('torch' in sys.modules)"
+    code = "import sys, gradsafe.verify, gradsafe.verify.supervisor; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

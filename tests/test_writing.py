@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from codemod import writing
-from codemod.reading import read_source
-from codemod.writing import WriteError, write_source
+from gradsafe.files import writing
+from gradsafe.files.loading import read_source
+from gradsafe.files.writing import WriteError, write_source
 
 
 def read(path: Path):

@@ -1,12 +1,12 @@
 """Rewrite passes: one module per fix kind, each editing a LibCST tree.
 
-The hazard analysis (``codemod.analysis``) decides what is wrong and which kind of fix it needs,
-and hands each pass a list of ``Fix`` values (see ``codemod.findings``).  A pass locates the nodes
-by span (``transforms.locate``), edits them with LibCST so that comments and formatting survive,
+The hazard analysis (``gradsafe.analysis``) decides what is wrong and which kind of fix it needs,
+and hands each pass a list of ``Fix`` values (see ``gradsafe.findings``).  A pass locates the nodes
+by span (``gradsafe.transforms.locate``), edits them with LibCST so that comments and formatting survive,
 and reports what it applied and what it declined, with a reason.  A pass never decides *whether*
 something is a hazard.
 
-The engine (``codemod.rewrite``) runs passes in a loop with re-analysis in between, so a pass only
+The engine (``gradsafe.fix.loop``) runs passes in a loop with re-analysis in between, so a pass only
 ever sees spans that refer to the exact module it is given.
 """
 
@@ -17,7 +17,7 @@ from typing import Protocol, Sequence
 
 import libcst as cst
 
-from codemod.findings import Fix, FixKind
+from gradsafe.findings import Fix, FixKind
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Where the written tensor is still needed as it was (autograd saved it, it is a leaf or a view of
 one, or it is an alias of a saved tensor made for logging), the write itself is fine as long as it
-hits a copy.  The judge picks the place (``codemod.analysis.remedies``); this pass only writes it.
+hits a copy.  The judge picks the place (``gradsafe.analysis.remedies``); this pass only writes it.
 
 ``FixKind.CLONE`` parameters:
 
@@ -29,9 +29,9 @@ from typing import Sequence
 
 import libcst as cst
 
-from codemod.findings import Fix, FixKind
-from transforms import PassResult
-from transforms.locate import NodeIndex
+from gradsafe.findings import Fix, FixKind
+from gradsafe.transforms import PassResult
+from gradsafe.transforms.locate import NodeIndex
 
 # What holds statements a clone can go before (an `elif` is an `If` held by another `If`).
 _STATEMENT_CONTAINERS = (cst.Module, cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)

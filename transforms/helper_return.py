@@ -33,12 +33,12 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from codemod.analysis.optable import OpTable
-from codemod.analysis.optable import load as load_optable
-from codemod.findings import Fix, FixKind
-from transforms import PassResult
-from transforms.locate import NodeIndex
-from transforms.out_of_place import (
+from gradsafe.analysis.optable import OpTable
+from gradsafe.analysis.optable import load as load_optable
+from gradsafe.findings import Fix, FixKind
+from gradsafe.transforms import PassResult
+from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.out_of_place import (
     Edits,
     assignment,
     augmented_as_assignment,

@@ -4,7 +4,7 @@
 saved that input (a sigmoid's output, say), backward fails.  Computing the activation into a new
 tensor fixes it and changes nothing else, provided nothing reads the input afterwards expecting
 the overwritten values - which the judge has checked for every call of the module before asking
-for a flip (``codemod.analysis.remedies``).
+for a flip (``gradsafe.analysis.remedies``).
 
 ``FixKind.INPLACE_FLAG`` parameters:
 
@@ -28,10 +28,10 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from codemod.findings import Fix, FixKind
-from transforms import PassResult
-from transforms.locate import NodeIndex
-from transforms.out_of_place import (
+from gradsafe.findings import Fix, FixKind
+from gradsafe.transforms import PassResult
+from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.out_of_place import (
     Edits,
     argument_problem,
     assignment,

@@ -12,7 +12,7 @@ from typing import Iterable, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from codemod.findings import Span
+from gradsafe.findings import Span
 
 N = TypeVar("N", bound=cst.CSTNode)
 

@@ -33,11 +33,11 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
-from codemod.analysis.optable import load as load_optable
-from codemod.findings import Fix, FixKind, Span
-from transforms import PassResult
-from transforms.clone import suite_lines
-from transforms.locate import NodeIndex
+from gradsafe.analysis.optable import load as load_optable
+from gradsafe.findings import Fix, FixKind, Span
+from gradsafe.transforms import PassResult
+from gradsafe.transforms.clone import suite_lines
+from gradsafe.transforms.locate import NodeIndex
 
 Container = cst.Module | cst.IndentedBlock | cst.SimpleStatementSuite
 

@@ -4,7 +4,7 @@ An in-place write changes the one tensor object that every name bound to it sees
 out-of-place rewrite computes a new tensor instead and binds it to the written name, so code that
 reads the name afterwards sees the same values as before, while the old tensor (the one autograd
 saved) stays intact.  The judge has already checked that no *other* live name holds the tensor
-(``codemod.analysis.remedies``); this pass makes sure the *binding* is right wherever the write
+(``gradsafe.analysis.remedies``); this pass makes sure the *binding* is right wherever the write
 sits, and declines where Python gives no way to bind it.
 
 ``FixKind.OUT_OF_PLACE`` parameters (``fix.target`` is the mutating node):
@@ -15,7 +15,7 @@ sits, and declines where Python gives no way to bind it.
 * ``name``: the dotted name that holds the written tensor (``"y"``, ``"self.h"``), or ``None`` for
   a fresh temporary nothing names (``s.sqrt().add_(eps)``), which only needs the method renamed;
 * ``method``/``replacement``, ``function``/``replacement``, ``operator``: what to rewrite into;
-  names come from the op table (``codemod.analysis.optable``) through the judge;
+  names come from the op table (``gradsafe.analysis.optable``) through the judge;
 * ``read_later``: the judge saw ``name`` read after the statement (absent counts as true);
 * ``through_data``: the write goes through ``name.data`` (``y.data.clamp_(max=1)``); the rewrite
   drops the ``.data`` and binds the differentiable result (``y = y.clamp(max=1)``).
@@ -61,11 +61,11 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import ClassScope, ComprehensionScope, GlobalScope, ScopeProvider
 
-from codemod.analysis.optable import OpTable
-from codemod.analysis.optable import load as load_optable
-from codemod.findings import Fix, FixKind
-from transforms import PassResult
-from transforms.locate import NodeIndex
+from gradsafe.analysis.optable import OpTable
+from gradsafe.analysis.optable import load as load_optable
+from gradsafe.findings import Fix, FixKind
+from gradsafe.transforms import PassResult
+from gradsafe.transforms.locate import NodeIndex
 
 EditResult = cst.CSTNode | cst.FlattenSentinel
 Edit = Callable[[Any], EditResult]

@@ -29,10 +29,10 @@ from typing import Any
 
 import libcst as cst
 
-from codemod.findings import Fix, FixKind
-from transforms import PassResult
-from transforms.locate import NodeIndex
-from transforms.out_of_place import (
+from gradsafe.findings import Fix, FixKind
+from gradsafe.transforms import PassResult
+from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.out_of_place import (
     Edits,
     assignment,
     augmented_value,

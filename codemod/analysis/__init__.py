@@ -9,9 +9,9 @@ from __future__ import annotations
 import ast
 from typing import Mapping
 
-from codemod.findings import Finding
-from codemod.rules import Policy
-from codemod.source import SourceFile
+from gradsafe.findings import Finding
+from gradsafe.rules import Policy
+from gradsafe.files.source import SourceFile
 
 
 def analyse(
@@ -29,6 +29,6 @@ def analyse(
     """
     if tree is None:
         tree = ast.parse(source.text, filename=source.display)
-    from codemod.analysis.judge import judge_module
+    from gradsafe.analysis.judge import judge_module
 
     return sorted(judge_module(tree, source, policy=policy, confirmed=confirmed or {}), key=lambda f: f.sort_key)

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from codemod.analysis.liveness import Reads
-from codemod.analysis.names import ImportMap
-from codemod.analysis.optable import OpTable
-from codemod.analysis.values import Ref, Save, Storage, Tri
-from codemod.findings import Span
-from codemod.source import SourceFile
+from gradsafe.analysis.liveness import Reads
+from gradsafe.analysis.names import ImportMap
+from gradsafe.analysis.optable import OpTable
+from gradsafe.analysis.values import Ref, Save, Storage, Tri
+from gradsafe.findings import Span
+from gradsafe.files.source import SourceFile
 
 if TYPE_CHECKING:
-    from codemod.analysis.interpreter import Scope
+    from gradsafe.analysis.interpreter import Scope
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -217,7 +217,7 @@ class ModuleContext:
             return None
         if not info.ready:
             info.ready = True  # set first: __init__ may refer to its own class
-            from codemod.analysis.interpreter import collect_attributes
+            from gradsafe.analysis.interpreter import collect_attributes
 
             collect_attributes(self, info)
         return info
@@ -241,7 +241,7 @@ class ModuleContext:
             return None
         self._in_progress.add(qualname)
         try:
-            from codemod.analysis.interpreter import summarize
+            from gradsafe.analysis.interpreter import summarize
 
             result = summarize(self, qualname)
         finally:
@@ -250,6 +250,6 @@ class ModuleContext:
         return result
 
     def scope_for(self, qualname: str) -> "Scope":
-        from codemod.analysis.interpreter import make_scope
+        from gradsafe.analysis.interpreter import make_scope
 
         return make_scope(self, qualname, self.functions[qualname])

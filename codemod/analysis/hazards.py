@@ -13,7 +13,7 @@ runtime checks of autograd and the two silent failure modes (see docs in ``codem
 6. under ``--policy strict``, any other write in differentiable code (GS901).
 
 Everything else is a memory optimisation and is left alone.  The fix for a hazard is chosen by
-``codemod.analysis.remedies``.
+``gradsafe.analysis.remedies``.
 """
 
 from __future__ import annotations
@@ -21,22 +21,22 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Mapping
 
-from codemod.analysis import remedies
-from codemod.analysis.liveness import Reads
-from codemod.analysis.mutations import Form, Mutation
-from codemod.analysis.values import Alias, Save, State, Storage, Tri, View
-from codemod.findings import Confidence, Finding, Related
-from codemod.rules import Policy, get_rule
-from codemod.rules.arguments import ARGUMENT_MUTATED, HELPER_MUTATES_ARGUMENT
-from codemod.rules.data_aliases import DATA_UPDATE_SPELLING, DATA_WRITE_TO_SAVED, DETACH_ALIAS_WRITE
-from codemod.rules.leaves import BUFFER_ATTACHED, LEAF_MUTATED, LEAF_VIEW_MUTATED, PARAMETER_IN_FORWARD, PARAMETER_UPDATE
-from codemod.rules.policy import INPLACE_IN_DIFFERENTIABLE_CODE
-from codemod.rules.saved_tensors import SAVED_INPUT, SAVED_RESULT
-from codemod.rules.views import MULTI_OUTPUT_VIEW, NO_GRAD_VIEW, OUT_WITH_GRAD
+from gradsafe.analysis import remedies
+from gradsafe.analysis.liveness import Reads
+from gradsafe.analysis.mutations import Form, Mutation
+from gradsafe.analysis.values import Alias, Save, State, Storage, Tri, View
+from gradsafe.findings import Confidence, Finding, Related
+from gradsafe.rules import Policy, get_rule
+from gradsafe.rules.arguments import ARGUMENT_MUTATED, HELPER_MUTATES_ARGUMENT
+from gradsafe.rules.data_aliases import DATA_UPDATE_SPELLING, DATA_WRITE_TO_SAVED, DETACH_ALIAS_WRITE
+from gradsafe.rules.leaves import BUFFER_ATTACHED, LEAF_MUTATED, LEAF_VIEW_MUTATED, PARAMETER_IN_FORWARD, PARAMETER_UPDATE
+from gradsafe.rules.policy import INPLACE_IN_DIFFERENTIABLE_CODE
+from gradsafe.rules.saved_tensors import SAVED_INPUT, SAVED_RESULT
+from gradsafe.rules.views import MULTI_OUTPUT_VIEW, NO_GRAD_VIEW, OUT_WITH_GRAD
 
 if TYPE_CHECKING:
-    from codemod.analysis.context import ModuleContext
-    from codemod.analysis.interpreter import Interpreter, Scope
+    from gradsafe.analysis.context import ModuleContext
+    from gradsafe.analysis.interpreter import Interpreter, Scope
 
 
 class Judge:

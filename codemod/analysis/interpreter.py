@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
-from codemod.analysis.context import ClassInfo, FunctionNode, ModuleContext, Summary
-from codemod.analysis.mutations import Form, Mutation
-from codemod.analysis.names import resolve_text
-from codemod.analysis.optable import PARAMS_TRIGGER, OpInfo
-from codemod.analysis.values import (
+from gradsafe.analysis.context import ClassInfo, FunctionNode, ModuleContext, Summary
+from gradsafe.analysis.mutations import Form, Mutation
+from gradsafe.analysis.names import resolve_text
+from gradsafe.analysis.optable import PARAMS_TRIGGER, OpInfo
+from gradsafe.analysis.values import (
     UNKNOWN,
     VALUE,
     Alias,
@@ -36,7 +36,7 @@ from codemod.analysis.values import (
     Tri,
     View,
 )
-from codemod.findings import Span
+from gradsafe.findings import Span
 
 _MAX_LOOP_ITERATIONS = 4
 

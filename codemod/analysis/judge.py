@@ -21,13 +21,13 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Iterator, Mapping
 
-from codemod.analysis.context import ModuleContext
-from codemod.analysis.hazards import Judge
-from codemod.analysis.interpreter import Interpreter, Scope, flag_passed_positionally, make_scope
-from codemod.analysis.optable import load as load_optable
-from codemod.findings import Finding, FixKind, Span
-from codemod.rules import Policy
-from codemod.source import SourceFile
+from gradsafe.analysis.context import ModuleContext
+from gradsafe.analysis.hazards import Judge
+from gradsafe.analysis.interpreter import Interpreter, Scope, flag_passed_positionally, make_scope
+from gradsafe.analysis.optable import load as load_optable
+from gradsafe.findings import Finding, FixKind, Span
+from gradsafe.rules import Policy
+from gradsafe.files.source import SourceFile
 
 # Any in-place syntax at all: `op_(`, augmented assignment, `] =`, inplace=, out=, `.data`, and a
 # positional `True` argument (`nn.ReLU(True)`, `nn.LeakyReLU(0.2, True)` set the flag so).  Every

@@ -3,7 +3,7 @@
 The interpreter recognises the syntax (``x.add_(y)``, ``x += y``, ``y[i] = v``, ``torch.relu_(x)``,
 ``F.relu(x, inplace=True)``, a call of a module built with ``inplace=True``, ``out=``, writes through
 ``.data``, a call of an in-file helper that mutates its argument) and hands the judge a ``Mutation``
-describing *what* is written and *how*; the judge (``codemod.analysis.hazards``) decides whether it
+describing *what* is written and *how*; the judge (``gradsafe.analysis.hazards``) decides whether it
 is a hazard.
 """
 
@@ -13,8 +13,8 @@ import ast
 import enum
 from dataclasses import dataclass
 
-from codemod.analysis.values import ModuleInfo, Ref, Tri
-from codemod.findings import Span
+from gradsafe.analysis.values import ModuleInfo, Ref, Tri
+from gradsafe.findings import Span
 
 
 class Form(enum.Enum):

@@ -154,5 +154,5 @@ def parse_table(data: dict) -> OpTable:
 @lru_cache(maxsize=1)
 def load() -> OpTable:
     """The op table shipped with the package."""
-    text = resources.files("codemod.analysis").joinpath("data/optable.json").read_text(encoding="utf-8")
+    text = resources.files("gradsafe.analysis").joinpath("data/optable.json").read_text(encoding="utf-8")
     return parse_table(json.loads(text))

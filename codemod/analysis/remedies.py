@@ -22,13 +22,13 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from codemod.analysis.mutations import Form, Mutation
-from codemod.analysis.values import Alias, Kind, Save, State, Tri, View
-from codemod.findings import Fix, FixKind, FixSafety
+from gradsafe.analysis.mutations import Form, Mutation
+from gradsafe.analysis.values import Alias, Kind, Save, State, Tri, View
+from gradsafe.findings import Fix, FixKind, FixSafety
 
 if TYPE_CHECKING:
-    from codemod.analysis.hazards import Judge
-    from codemod.analysis.interpreter import Interpreter
+    from gradsafe.analysis.hazards import Judge
+    from gradsafe.analysis.interpreter import Interpreter
 
 Plan = tuple[Fix | None, str | None]
 

@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from codemod.findings import Span
+from gradsafe.findings import Span
 
 
 class Tri(enum.IntEnum):

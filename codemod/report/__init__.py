@@ -22,15 +22,15 @@ import enum
 import importlib
 from collections import Counter
 from dataclasses import dataclass
-from json import dump as json_dump  # not `import json`: the submodule `codemod.report.json` would shadow it
+from json import dump as json_dump  # not `import json`: the submodule `gradsafe.report.json` would shadow it
 from typing import Callable, Iterator, Sequence, TextIO
 
-from codemod.errors import FileError
-from codemod.findings import Finding
-from codemod.paths import path_sort_key
-from codemod.pipeline import FileResult
-from codemod.rewrite import is_fixable
-from codemod.rules import Policy, get_rule
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding
+from gradsafe.files.paths import path_sort_key
+from gradsafe.run.pipeline import FileResult
+from gradsafe.fix.loop import is_fixable
+from gradsafe.rules import Policy, get_rule
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ class OutputFormat:
 
 
 FORMATTERS: dict[str, OutputFormat] = {
-    "text": OutputFormat("codemod.report.text", "one line per finding and a summary"),
-    "json": OutputFormat("codemod.report.json", "schema in docs/json-output.md"),
-    "sarif": OutputFormat("codemod.report.sarif", "SARIF 2.1.0 for code scanning, with fixes", shows_fixes=True),
-    "github": OutputFormat("codemod.report.github", "GitHub Actions annotations"),
+    "text": OutputFormat("gradsafe.report.text", "one line per finding and a summary"),
+    "json": OutputFormat("gradsafe.report.json", "schema in docs/json-output.md"),
+    "sarif": OutputFormat("gradsafe.report.sarif", "SARIF 2.1.0 for code scanning, with fixes", shows_fixes=True),
+    "github": OutputFormat("gradsafe.report.github", "GitHub Actions annotations"),
 }
 
 

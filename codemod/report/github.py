@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from codemod.errors import FileError
-from codemod.findings import Finding
-from codemod.report import Command, RenderOptions, Report, severity
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding
+from gradsafe.report import Command, RenderOptions, Report, severity
 
 
 def escape_data(text: str) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Mapping, TextIO
 
-from codemod.errors import FileError
-from codemod.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from codemod.pipeline import FileResult
-from codemod.report import Command, RenderOptions, Report, Totals, sort_results, write_json
-from codemod.rewrite import is_fixable
-from codemod.rules import get_rule
+from gradsafe.errors import FileError
+from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import Command, RenderOptions, Report, Totals, sort_results, write_json
+from gradsafe.fix.loop import is_fixable
+from gradsafe.rules import get_rule
 
 SCHEMA_VERSION = 1
 

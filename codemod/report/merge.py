@@ -3,10 +3,10 @@
 Shards cover disjoint sets of files, so merging is concatenation in path order, and the merged
 report is byte for byte what one unsharded run would have printed:
 
-* JSON reports are read back into a ``Report`` (``codemod.report.json.read_report``) and can be
+* JSON reports are read back into a ``Report`` (``gradsafe.report.json.read_report``) and can be
   printed in any format that does not need the rewrites themselves: ``json``, ``text``,
   ``github``;
-* SARIF logs are merged as SARIF (``codemod.report.sarif.merge_logs``): their fixes hold the
+* SARIF logs are merged as SARIF (``gradsafe.report.sarif.merge_logs``): their fixes hold the
   rewrites, which JSON reports do not carry.
 
 A file present in two reports means the inputs were not disjoint shards, and is an error.
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from codemod.report import Report, Totals, sort_results
-from codemod.report.json import ReportFormatError, read_report
-from codemod.report.sarif import SarifMergeError, merge_logs
+from gradsafe.report import Report, Totals, sort_results
+from gradsafe.report.json import ReportFormatError, read_report
+from gradsafe.report.sarif import SarifMergeError, merge_logs
 
 JSON, SARIF = "json", "sarif"
 

@@ -7,7 +7,7 @@ the checkout root in CI); columns count code points (``columnKind``), 1-based, e
 in the other formats.  ``docs/sarif.md`` lists what goes where.
 
 ``fixes``: for every result whose finding the file's rewrite resolves, the rewrite as
-replacements of the changed line ranges (``codemod.hunks``), addressed by character offset.  The
+replacements of the changed line ranges (``gradsafe.fix.hunks``), addressed by character offset.  The
 whole file's change is one fix because gradsafe computes a file's fixes together (one fix can
 make another unnecessary), so only the whole change is known to be consistent.
 
@@ -23,14 +23,14 @@ from typing import Any, TextIO
 from urllib.parse import quote, unquote, urlparse
 from urllib.request import url2pathname
 
-from codemod import __version__
-from codemod.errors import FileError
-from codemod.findings import Finding, Span
-from codemod.hunks import line_diff
-from codemod.paths import path_sort_key
-from codemod.pipeline import Edit, FileResult
-from codemod.report import RenderOptions, Report, severity, write_json
-from codemod.rules import INTERNAL_ERROR, IO_ERROR, SYNTAX_ERROR, Policy, Rule, all_rules
+from gradsafe import __version__
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding, Span
+from gradsafe.fix.hunks import line_diff
+from gradsafe.files.paths import path_sort_key
+from gradsafe.run.pipeline import Edit, FileResult
+from gradsafe.report import RenderOptions, Report, severity, write_json
+from gradsafe.rules import INTERNAL_ERROR, IO_ERROR, SYNTAX_ERROR, Policy, Rule, all_rules
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

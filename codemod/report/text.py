@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from codemod.errors import FileError
-from codemod.findings import Finding
-from codemod.pipeline import FileResult
-from codemod.report import Command, RenderOptions, Report
-from codemod.rewrite import is_fixable
-from codemod.rules import get_rule
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding
+from gradsafe.run.pipeline import FileResult
+from gradsafe.report import Command, RenderOptions, Report
+from gradsafe.fix.loop import is_fixable
+from gradsafe.rules import get_rule
 
 FINDING, ERROR, NOTE, FIX, TABLE = "finding", "error", "note", "fix", "table"
 

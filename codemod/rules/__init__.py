@@ -1,6 +1,6 @@
 """The rule catalogue: every code gradsafe can report, with its documentation and examples.
 
-A rule is metadata.  The hazard analysis (``codemod.analysis``) decides *whether* an in-place op
+A rule is metadata.  The hazard analysis (``gradsafe.analysis``) decides *whether* an in-place op
 is a hazard and under which rule; the rule module says what the code means, why it matters, and
 shows an example that is bad and the code to use instead.  Those examples double as tests
 (``tests/test_rule_examples.py``) and as the text of ``gradsafe explain``.
@@ -21,7 +21,7 @@ import enum
 import textwrap
 from dataclasses import dataclass, field
 
-from codemod.findings import FixKind
+from gradsafe.findings import FixKind
 
 
 class Policy(str, enum.Enum):
@@ -123,7 +123,7 @@ def _load() -> None:
         return
     _loaded = True
     # Importing the family modules registers their rules.
-    from codemod.rules import (  # noqa: F401
+    from gradsafe.rules import (  # noqa: F401
         arguments,
         data_aliases,
         leaves,

@@ -2,7 +2,7 @@
 
 Regenerate it with::
 
-    python -m codemod.rules.docs > docs/rules.md
+    python -m gradsafe.rules.docs > docs/rules.md
 
 A test compares the file with ``render_markdown()``, so the page can never drift from the rules.
 Each rule's section is the text of ``gradsafe explain CODE`` with its headings moved two levels
@@ -16,12 +16,12 @@ import importlib
 import pkgutil
 import re
 
-import codemod.rules
-from codemod.rules import Policy, Rule, all_rules
+import gradsafe.rules
+from gradsafe.rules import Policy, Rule, all_rules
 
 _FAMILY_TITLE = re.compile(r"^(GS\dxx): (.+)$")
 _FENCE = "```"
-REGENERATE = "python -m codemod.rules.docs > docs/rules.md"
+REGENERATE = "python -m gradsafe.rules.docs > docs/rules.md"
 
 
 def default_label(rule: Rule) -> str:
@@ -34,8 +34,8 @@ def default_label(rule: Rule) -> str:
 def family_titles() -> dict[str, str]:
     """``{"GS1": "an in-place op overwrites ...", ...}`` from the first docstring line of each family module."""
     titles = {}
-    for info in pkgutil.iter_modules(codemod.rules.__path__):
-        module = importlib.import_module(f"codemod.rules.{info.name}")
+    for info in pkgutil.iter_modules(gradsafe.rules.__path__):
+        module = importlib.import_module(f"gradsafe.rules.{info.name}")
         doc = (module.__doc__ or "").strip()
         match = _FAMILY_TITLE.match(doc.splitlines()[0]) if doc else None
         if match:

@@ -1,7 +1,7 @@
 """GS2xx: a leaf that requires grad, a parameter or a buffer is mutated in place."""
 
-from codemod.findings import FixKind
-from codemod.rules import Rule, register
+from gradsafe.findings import FixKind
+from gradsafe.rules import Rule, register
 
 LEAF_MUTATED = register(
     Rule(

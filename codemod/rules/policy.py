@@ -1,7 +1,7 @@
 """GS9xx: rules that report by policy rather than by hazard."""
 
-from codemod.findings import FixKind
-from codemod.rules import Policy, Rule, register
+from gradsafe.findings import FixKind
+from gradsafe.rules import Policy, Rule, register
 
 INPLACE_IN_DIFFERENTIABLE_CODE = register(
     Rule(

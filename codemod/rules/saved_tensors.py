@@ -1,7 +1,7 @@
 """GS1xx: an in-place op overwrites a tensor that autograd saved for backward."""
 
-from codemod.findings import FixKind
-from codemod.rules import Rule, register
+from gradsafe.findings import FixKind
+from gradsafe.rules import Rule, register
 
 SAVED_RESULT = register(
     Rule(

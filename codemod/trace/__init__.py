@@ -24,12 +24,12 @@ timeout=None) -> TraceResult``
 
 In-process, with torch imported by the caller::
 
-    from codemod.trace.runtime.detector import Detector
+    from gradsafe.trace.runtime.detector import Detector
     with Detector(root) as detector:   # stop_at_first=True raises InplaceHazard at the line
         train_one_step()
     findings = findings_from_events(detector.events, root)
 
-``python -m codemod.trace [--root DIR] [--stop-at-first] (--scenario SPEC | -- COMMAND...)``
+``python -m gradsafe.trace [--root DIR] [--stop-at-first] (--scenario SPEC | -- COMMAND...)``
 prints the findings as ``path:line:col: CODE message`` lines once the program has finished.
 
 Rule codes: GS101 saved result overwritten, GS102 saved input overwritten, GS201 leaf mutated,
@@ -44,7 +44,7 @@ the same random numbers, nothing is printed, and where torch raises the traced p
 same error (see ``docs/trace.md`` for the limits).
 """
 
-from codemod.trace.report import TraceFinding, findings_from_events
-from codemod.trace.runner import TraceResult, run_traced
+from gradsafe.trace.report import TraceFinding, findings_from_events
+from gradsafe.trace.runner import TraceResult, run_traced
 
 __all__ = ["TraceFinding", "TraceResult", "findings_from_events", "run_traced"]

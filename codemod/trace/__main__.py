@@ -1,11 +1,11 @@
-"""``python -m codemod.trace [--root DIR] [--stop-at-first] (--scenario SPEC | -- COMMAND...)``.
+"""``python -m gradsafe.trace [--root DIR] [--stop-at-first] (--scenario SPEC | -- COMMAND...)``.
 
 Runs the command under the detector and, once it has finished, prints one
 ``path:line:col: CODE message`` line per hazard on stdout (after whatever the program printed)
 and a summary on stderr.
 
 Exit status: 1 if a hazard was found; otherwise the program's own status, so that
-``python -m codemod.trace -- pytest`` can stand in for ``pytest`` in CI; 2 for a usage error.
+``python -m gradsafe.trace -- pytest`` can stand in for ``pytest`` in CI; 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from codemod.trace.runner import run_traced
+from gradsafe.trace.runner import run_traced
 
 HAZARDS_FOUND = 1
 USAGE_ERROR = 2
@@ -22,7 +22,7 @@ USAGE_ERROR = 2
 
 def main(args: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m codemod.trace",
+        prog="python -m gradsafe.trace",
         description="Run a program and report in-place overwrites of tensors autograd saved, as they happen.",
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: the current directory)")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from codemod.findings import Confidence, Finding, Related, Span
-from codemod.source import DecodeError, SourceFile
-from codemod.trace.runtime import events
-from codemod.trace.runtime.events import Event, Site
+from gradsafe.findings import Confidence, Finding, Related, Span
+from gradsafe.files.source import DecodeError, SourceFile
+from gradsafe.trace.runtime import events
+from gradsafe.trace.runtime.events import Event, Site
 
 
 @dataclass(frozen=True)

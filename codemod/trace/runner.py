@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codemod.trace import runtime
-from codemod.trace.report import TraceFinding, findings_from_events
-from codemod.trace.runtime import scenario as scenarios
-from codemod.trace.runtime.events import Event, read_session
-from codemod.trace.runtime.session import CONFIG
+from gradsafe.trace import runtime
+from gradsafe.trace.report import TraceFinding, findings_from_events
+from gradsafe.trace.runtime import scenario as scenarios
+from gradsafe.trace.runtime.events import Event, read_session
+from gradsafe.trace.runtime.session import CONFIG
 
 SESSION_VARIABLE = "GRADSAFE_TRACE_SESSION"  # read by runtime/bootstrap.py, which cannot import this
 _RUNTIME_DIR = Path(runtime.__file__).parent

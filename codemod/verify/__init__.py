@@ -1,9 +1,9 @@
 """Verification: run the original and the rewritten code, and prove that the rewrite is right.
 
 This package never imports torch itself; user code runs in a worker subprocess that does
-(``codemod.verify.worker``).  Use::
+(``gradsafe.verify.worker``).  Use::
 
-    from codemod.verify import FileChange, VerifySettings, changed_functions, notice, verify
+    from gradsafe.verify import FileChange, VerifySettings, changed_functions, notice, verify
 
     change = FileChange(path, original_text, rewritten_text)   # targets computed when omitted
     print(notice([change]))      # "verifying 3 rewritten functions: this imports and runs your code; ..."
@@ -11,7 +11,7 @@ This package never imports torch itself; user code runs in a worker subprocess t
         print(v.path, v.qualname, v.verdict.value, v.detail)
 
 **Targets** are the units ``changed_functions`` reports: functions, methods (``Net.forward``),
-class bodies (``Net``) and module-level code (``<module>``); see ``codemod.verify.changes``.
+class bodies (``Net``) and module-level code (``<module>``); see ``gradsafe.verify.changes``.
 
 **Verdicts** (``Verdict``): ``verified`` (same forward outputs, gradients of every input and
 parameter, and state of every argument after the call); ``repaired`` (the original raised an
@@ -42,11 +42,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from codemod.verify.changes import MODULE_UNIT, FileChange, changed_functions
-from codemod.verify.combine import apply_scenarios
-from codemod.verify.settings import CONFIG_KEYS, SettingsError, VerifySettings
-from codemod.verify.supervisor import Progress, VerificationUnavailable, WorkerPool
-from codemod.verify.verdicts import Mismatch, TargetVerdict, Verdict
+from gradsafe.verify.changes import MODULE_UNIT, FileChange, changed_functions
+from gradsafe.verify.combine import apply_scenarios
+from gradsafe.verify.settings import CONFIG_KEYS, SettingsError, VerifySettings
+from gradsafe.verify.supervisor import Progress, VerificationUnavailable, WorkerPool
+from gradsafe.verify.verdicts import Mismatch, TargetVerdict, Verdict
 
 __all__ = [
     "CONFIG_KEYS",

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from codemod.verify.verdicts import Mismatch, TargetVerdict, Verdict
+from gradsafe.verify.verdicts import Mismatch, TargetVerdict, Verdict
 
 
 def apply_scenarios(verdicts: list[TargetVerdict], scenarios: Iterable[dict[str, Any]]) -> list[TargetVerdict]:

@@ -28,10 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import codemod
-from codemod.verify.protocol import Closed, Reader, send
-from codemod.verify.verdicts import TargetVerdict, Verdict
+import gradsafe
+from gradsafe.verify.protocol import Closed, Reader, send
+from gradsafe.verify.verdicts import TargetVerdict, Verdict
 
+# The worker starts from gradsafe's files (``worker/boot.py``), not from an import of gradsafe, so
+# the user's ``PYTHONPATH`` and modules can neither replace gradsafe's nor be replaced by them.
+_PACKAGE_DIR = Path(gradsafe.__file__).resolve().parent
+_BOOT = _PACKAGE_DIR / "verify" / "worker" / "boot.py"
 STARTUP_TIMEOUT = 180.0
 GRACE = 1.0  # seconds past the timeout, so the worker's own traceback dump lands in the log first
 MAX_RESTARTS = 20
@@ -69,15 +73,13 @@ class Worker:
         requests_read, requests_write = os.pipe()
         events_read, events_write = os.pipe()
         env = dict(os.environ)
-        package_parent = str(Path(codemod.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         env.update(PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "codemod.verify.worker",
+                    str(_BOOT),
+                    str(_PACKAGE_DIR),
                     "--requests",
                     str(requests_read),
                     "--events",
@@ -170,7 +172,7 @@ class Worker:
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)', re.MULTILINE)
 # Frames in these directories are gradsafe's, the standard library's or installed packages'.
-_NOT_USER = tuple({str(Path(codemod.__file__).resolve().parent), sys.prefix, sys.base_prefix, sys.exec_prefix})
+_NOT_USER = tuple({str(Path(gradsafe.__file__).resolve().parent), sys.prefix, sys.base_prefix, sys.exec_prefix})
 
 
 def _frame_in_log(log_path: str) -> str:

@@ -4,7 +4,7 @@ An ``Event`` is one hazard as it happened: the rule code, the op that wrote (or 
 that raised), the user-code line where it happened and, for an overwritten saved tensor, the op and
 line that saved it.  Sites keep absolute paths and the byte columns Python reports; turning them
 into findings (paths relative to the project root, character columns, scopes) is the parent's job
-(``codemod.trace.report``).
+(``gradsafe.trace.report``).
 
 The same hazard in every iteration of a training loop is one hazard: ``Event.key`` ignores
 everything that varies between iterations (shapes, versions), and ``EventLog`` counts repeats.
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Rule codes (the catalogue in ``codemod.rules`` documents them; the runtime cannot import it).
+# Rule codes (the catalogue in ``gradsafe.rules`` documents them; the runtime cannot import it).
 SAVED_RESULT = "GS101"
 SAVED_INPUT = "GS102"
 LEAF = "GS201"

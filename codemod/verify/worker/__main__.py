@@ -29,7 +29,7 @@ import time
 import traceback
 import warnings
 
-from codemod.verify.protocol import Closed, Reader, send
+from gradsafe.verify.protocol import Closed, Reader, send
 
 LOG_SIZE_LIMIT = 256 << 20
 
@@ -56,7 +56,7 @@ def _fresh_log() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m codemod.verify.worker")
+    parser = argparse.ArgumentParser(prog="python -m gradsafe.verify.worker")
     parser.add_argument("--requests", type=int, required=True)
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--memory-mb", type=int, required=True)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     # functionalize's first use imports a few hundred modules; pay for it here, not in a target.
     torch.func.functionalize(torch.square)(torch.ones(2, requires_grad=True)).sum().backward()
-    from codemod.verify.worker.session import run_job
+    from gradsafe.verify.worker.session import run_job
 
     def emit(message: dict) -> None:
         send(options.events, message)

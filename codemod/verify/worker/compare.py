@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from codemod.verify.verdicts import Mismatch
+from gradsafe.verify.verdicts import Mismatch
 
 # torch.testing.assert_close's defaults: dtype -> (rtol, atol)
 _DTYPE_DEFAULTS = {

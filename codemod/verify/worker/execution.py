@@ -31,10 +31,10 @@ from typing import Any
 
 import torch
 
-from codemod.verify.inplace_errors import InplaceError, classify
-from codemod.verify.worker.snapshot import Inputs
-from codemod.verify.worker.values import argument_names, capture, named_values
-from codemod.verify.worker.worlds import World
+from gradsafe.verify.inplace_errors import InplaceError, classify
+from gradsafe.verify.worker.snapshot import Inputs
+from gradsafe.verify.worker.values import argument_names, capture, named_values
+from gradsafe.verify.worker.worlds import World
 
 SEED = 20240613
 

@@ -29,11 +29,11 @@ from typing import Any
 
 import torch
 
-from codemod.verify.worker.execution import seed_everything
-from codemod.verify.worker.recording import Key, Recorder
-from codemod.verify.worker.snapshot import Snapshot, SnapshotError
-from codemod.verify.worker.targets import Kind, Target, module_class, module_instances, resolve
-from codemod.verify.worker.worlds import ORIGINAL, REWRITE, World
+from gradsafe.verify.worker.execution import seed_everything
+from gradsafe.verify.worker.recording import Key, Recorder
+from gradsafe.verify.worker.snapshot import Snapshot, SnapshotError
+from gradsafe.verify.worker.targets import Kind, Target, module_class, module_instances, resolve
+from gradsafe.verify.worker.worlds import ORIGINAL, REWRITE, World
 
 SHAPE_LADDER: tuple[tuple[int, ...], ...] = ((5,), (4, 4), (2, 4, 4), (2, 3, 8, 8))
 

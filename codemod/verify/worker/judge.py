@@ -47,23 +47,23 @@ from types import ModuleType
 
 import torch
 
-from codemod.verify.changes import MODULE_UNIT
-from codemod.verify.verdicts import Mismatch, Verdict
-from codemod.verify.worker.compare import Tolerance, compare
-from codemod.verify.worker.execution import Call, Execution, Failure, default_dtype, execute
-from codemod.verify.worker.inputs import InputPair, Unavailable, from_examples, recorded, synthesized
-from codemod.verify.worker.oracles import (
+from gradsafe.verify.changes import MODULE_UNIT
+from gradsafe.verify.verdicts import Mismatch, Verdict
+from gradsafe.verify.worker.compare import Tolerance, compare
+from gradsafe.verify.worker.execution import Call, Execution, Failure, default_dtype, execute
+from gradsafe.verify.worker.inputs import InputPair, Unavailable, from_examples, recorded, synthesized
+from gradsafe.verify.worker.oracles import (
     Perturb,
     ReferenceUnavailable,
     UntrackedParameterUpdates,
     finite_differences,
     functionalized_gradients,
 )
-from codemod.verify.worker.recording import Caller, Key, Recorder
-from codemod.verify.worker.scenarios import ScenarioOutcome, Status
-from codemod.verify.worker.snapshot import Inputs
-from codemod.verify.worker.targets import Kind, Target, call_for, kind_of, module_instances, recording_keys
-from codemod.verify.worker.worlds import ORIGINAL, REWRITE, World
+from gradsafe.verify.worker.recording import Caller, Key, Recorder
+from gradsafe.verify.worker.scenarios import ScenarioOutcome, Status
+from gradsafe.verify.worker.snapshot import Inputs
+from gradsafe.verify.worker.targets import Kind, Target, call_for, kind_of, module_instances, recording_keys
+from gradsafe.verify.worker.worlds import ORIGINAL, REWRITE, World
 
 HOW_TO_PROVIDE = (
     "add a scenario that calls it (--scenario FILE:FUNCTION) or an example function "

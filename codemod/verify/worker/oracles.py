@@ -30,11 +30,11 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from codemod.verify.verdicts import Mismatch
-from codemod.verify.worker.compare import Tolerance, compare
-from codemod.verify.worker.execution import Differentiable, cotangent, differentiables, seed_everything
-from codemod.verify.worker.snapshot import Inputs
-from codemod.verify.worker.values import argument_names, named_values
+from gradsafe.verify.verdicts import Mismatch
+from gradsafe.verify.worker.compare import Tolerance, compare
+from gradsafe.verify.worker.execution import Differentiable, cotangent, differentiables, seed_everything
+from gradsafe.verify.worker.snapshot import Inputs
+from gradsafe.verify.worker.values import argument_names, named_values
 
 FULL_LIMIT = 64  # input elements up to which every partial derivative is computed
 STEP = 1e-6

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import codemod
+import gradsafe
 
-_GRADSAFE_DIR = Path(codemod.__file__).resolve().parent
+_GRADSAFE_DIR = Path(gradsafe.__file__).resolve().parent
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from codemod.verify.worker.snapshot import Snapshot, SnapshotError
-from codemod.verify.worker.worlds import World
+from gradsafe.verify.worker.snapshot import Snapshot, SnapshotError
+from gradsafe.verify.worker.worlds import World
 
 Key = tuple[Path, str]  # (file, unit name or "<module>:<global>")
 

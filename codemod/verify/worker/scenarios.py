@@ -19,14 +19,14 @@ from typing import Any
 
 import torch
 
-from codemod.verify.changes import MODULE_UNIT, unit_at_line
-from codemod.verify.verdicts import Mismatch
-from codemod.verify.worker.compare import Tolerance, compare
-from codemod.verify.worker.execution import Failure, seed_everything
-from codemod.verify.worker.recording import Recorder
-from codemod.verify.worker.targets import module_instances
-from codemod.verify.worker.values import capture
-from codemod.verify.worker.worlds import ORIGINAL, REWRITE, World
+from gradsafe.verify.changes import MODULE_UNIT, unit_at_line
+from gradsafe.verify.verdicts import Mismatch
+from gradsafe.verify.worker.compare import Tolerance, compare
+from gradsafe.verify.worker.execution import Failure, seed_everything
+from gradsafe.verify.worker.recording import Recorder
+from gradsafe.verify.worker.targets import module_instances
+from gradsafe.verify.worker.values import capture
+from gradsafe.verify.worker.worlds import ORIGINAL, REWRITE, World
 
 
 class Status:

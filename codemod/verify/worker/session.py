@@ -1,6 +1,6 @@
 """One verification job inside the worker: build both worlds, run the scenarios, judge the targets.
 
-Events go back to the parent as they happen (see ``codemod.verify.protocol``), so a crash or a
+Events go back to the parent as they happen (see ``gradsafe.verify.protocol``), so a crash or a
 hang loses only the scenario or target that was running.  Process-wide state that user code may
 have changed (working directory, ``sys.path``, grad mode, default dtype, anomaly mode) is restored
 after every scenario and target.
@@ -18,14 +18,14 @@ from typing import Any
 
 import torch
 
-from codemod.verify.verdicts import TargetVerdict
-from codemod.verify.worker.compare import Tolerance
-from codemod.verify.worker.judge import Judge, Tolerances
-from codemod.verify.worker.project import Project
-from codemod.verify.worker.recording import Recorder
-from codemod.verify.worker.scenarios import ScenarioOutcome, Status, run_scenario, scenario_paths
-from codemod.verify.worker.targets import Target
-from codemod.verify.worker.worlds import ORIGINAL, REWRITE, World
+from gradsafe.verify.verdicts import TargetVerdict
+from gradsafe.verify.worker.compare import Tolerance
+from gradsafe.verify.worker.judge import Judge, Tolerances
+from gradsafe.verify.worker.project import Project
+from gradsafe.verify.worker.recording import Recorder
+from gradsafe.verify.worker.scenarios import ScenarioOutcome, Status, run_scenario, scenario_paths
+from gradsafe.verify.worker.targets import Target
+from gradsafe.verify.worker.worlds import ORIGINAL, REWRITE, World
 
 Emit = Callable[[dict[str, Any]], None]
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import torch
 
-from codemod.verify.changes import MODULE_UNIT
-from codemod.verify.worker.execution import Call
-from codemod.verify.worker.recording import Key, module_call_key, module_instance_key
+from gradsafe.verify.changes import MODULE_UNIT
+from gradsafe.verify.worker.execution import Call
+from gradsafe.verify.worker.recording import Key, module_call_key, module_instance_key
 
 
 class Kind(enum.Enum):

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from codemod.verify.worker.project import Project
+from gradsafe.verify.worker.project import Project
 
 ORIGINAL = "original"
 REWRITE = "rewrite"

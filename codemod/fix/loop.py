@@ -10,7 +10,7 @@ time and re-runs the analysis on the new text before choosing more.  Each iterat
 
 A fix a pass declines is remembered, with its reason, and never offered again.  Fixes in
 ``excluded_scopes`` are never applied: verification uses that to drop the functions whose rewrite
-it rejected.  Every round's result must pass the safety check (``codemod.safety``: it compiles,
+it rejected.  Every round's result must pass the safety check (``gradsafe.fix.safety_check``: it compiles,
 and its ``ast`` changed only within the reach of that round's applied fixes); if not, every fix of
 the file is dropped and the caller reports an internal error.
 
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable
 
-from codemod.findings import Finding, FixKind
-from codemod.safety import RewriteError, check_rewrite, touched_spans
-from codemod.source import split_lines
+from gradsafe.findings import Finding, FixKind
+from gradsafe.fix.safety_check import RewriteError, check_rewrite, touched_spans
+from gradsafe.files.source import split_lines
 
 # Every round applies at least one fix or declines one for good, so the loop converges; rounds are
 # one fix per scope, so a function with many hazards needs as many rounds.  The cap only guards
@@ -47,7 +47,7 @@ def pass_kinds() -> frozenset[FixKind]:
     Pass modules are named after their kind (``transforms/out_of_place.py`` carries out
     ``out-of-place`` fixes); ``tests/test_rewrite.py`` checks that every loaded pass follows this.
     """
-    spec = importlib.util.find_spec("transforms")
+    spec = importlib.util.find_spec("gradsafe.transforms")
     if spec is None or not spec.submodule_search_locations:
         return frozenset()
     by_module = {kind.value.replace("-", "_"): kind for kind in FixKind}
@@ -172,10 +172,10 @@ def _apply(text: str, batch: list[Finding]) -> tuple[str, list[Finding], list[tu
     """Run the pass for the batch's kind on ``text``: the new text, what it applied, what it declined."""
     import libcst
 
-    import transforms
+    import gradsafe.transforms
 
     kind = batch[0].fix.kind  # type: ignore[union-attr]
-    rewrite_pass = transforms.get_pass(kind)
+    rewrite_pass = gradsafe.transforms.get_pass(kind)
     if rewrite_pass is None:
         return text, [], [(f, f"no rewrite pass for fix kind '{kind.value}'") for f in batch]
     module = libcst.parse_module(text)

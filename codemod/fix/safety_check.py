@@ -36,8 +36,8 @@ import ast
 import difflib
 from typing import Iterable, Iterator, Sequence
 
-from codemod.findings import Fix, Span
-from codemod.source import SourceFile
+from gradsafe.findings import Fix, Span
+from gradsafe.files.source import SourceFile
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # Fields of a compound statement that hold statements, and those that hold clauses that do.

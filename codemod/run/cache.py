@@ -56,13 +56,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from codemod import __version__
-from codemod.config import Settings
-from codemod.errors import FileError
-from codemod.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from codemod.pipeline import FileResult
-from codemod.reading import read_bytes
-from codemod.rules import INTERNAL_ERROR
+from gradsafe import __version__
+from gradsafe.settings.config import Settings
+from gradsafe.errors import FileError
+from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.run.pipeline import FileResult
+from gradsafe.files.loading import read_bytes
+from gradsafe.rules import INTERNAL_ERROR
 
 DIRECTORY_NAME = ".gradsafe_cache"
 DIRECTORY_ENV = "GRADSAFE_CACHE_DIR"

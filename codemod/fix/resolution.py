@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from codemod.findings import Finding, Span
-from codemod.hunks import LineDiff
+from gradsafe.findings import Finding, Span
+from gradsafe.fix.hunks import LineDiff
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from codemod.rules import Policy, Rule
+from gradsafe.rules import Policy, Rule
 
 ALL = "ALL"
 

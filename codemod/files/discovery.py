@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from codemod.errors import FileError
-from codemod.paths import display_path, path_sort_key
-from codemod.patterns import PathPatterns, first_decision, read_gitignore
-from codemod.rules import IO_ERROR
+from gradsafe.errors import FileError
+from gradsafe.files.paths import display_path, path_sort_key
+from gradsafe.settings.patterns import PathPatterns, first_decision, read_gitignore
+from gradsafe.rules import IO_ERROR
 
 PYTHON_SUFFIX = ".py"
 VENV_MARKER = "pyvenv.cfg"

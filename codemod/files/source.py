@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from codemod.findings import Span
+from gradsafe.findings import Span
 
 _BOM = codecs.BOM_UTF8
 

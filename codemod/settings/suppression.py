@@ -19,8 +19,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from codemod.findings import Finding
-from codemod.source import SourceFile
+from gradsafe.findings import Finding
+from gradsafe.files.source import SourceFile
 
 MARKER = "gradsafe:"
 _DIRECTIVE = re.compile(r"#\s*gradsafe:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)

@@ -6,7 +6,7 @@ a process pool (``--jobs``) and still yield identical, identically ordered resul
 stage (reports, diffs, writes) lives in the command line.
 
 The analysis of the file as read (``check_source``) is what the result cache
-(``codemod.cache``) stores: a file whose content, settings and gradsafe are unchanged is not
+(``gradsafe.run.cache``) stores: a file whose content, settings and gradsafe are unchanged is not
 analysed again, and ``diff``/``fix`` go straight to the rewrite for the files that have findings.
 
 A problem in one file never stops the run: unreadable and undecodable files (``E902``), syntax
@@ -24,22 +24,22 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from codemod import parallel
-from codemod.analysis import analyse
-from codemod.config import Settings
-from codemod.discovery import SourcePath
-from codemod.errors import FileError
-from codemod.findings import Finding
-from codemod.hunks import line_diff
-from codemod.reading import read_bytes, read_source
-from codemod.resolution import resolved_findings
-from codemod.rewrite import AppliedFix, DeclinedFix, RewriteError, fix_text
-from codemod.rules import INTERNAL_ERROR, SYNTAX_ERROR
-from codemod.source import SourceFile, content_hash
-from codemod.suppression import filter_suppressed
+from gradsafe.run import parallel
+from gradsafe.analysis import analyse
+from gradsafe.settings.config import Settings
+from gradsafe.files.discovery import SourcePath
+from gradsafe.errors import FileError
+from gradsafe.findings import Finding
+from gradsafe.fix.hunks import line_diff
+from gradsafe.files.loading import read_bytes, read_source
+from gradsafe.fix.resolution import resolved_findings
+from gradsafe.fix.loop import AppliedFix, DeclinedFix, RewriteError, fix_text
+from gradsafe.rules import INTERNAL_ERROR, SYNTAX_ERROR
+from gradsafe.files.source import SourceFile, content_hash
+from gradsafe.settings.suppression import filter_suppressed
 
 if TYPE_CHECKING:
-    from codemod.cache import ResultCache
+    from gradsafe.run.cache import ResultCache
 
 BUG_HINT = "this is a bug in gradsafe, please report it (run with --verbose for the traceback)"
 
@@ -63,7 +63,7 @@ class FileResult:
     applied: list[AppliedFix] = field(default_factory=list)
     declined: list[DeclinedFix] = field(default_factory=list)
     # Findings of the file as read that the rewrite (`edit`) resolves, at their positions in
-    # the file as read (``codemod.resolution``); empty when no fixes were computed.
+    # the file as read (``gradsafe.fix.resolution``); empty when no fixes were computed.
     fixed: list[Finding] = field(default_factory=list)
     # Verification verdicts by `Finding.scope` ("verified", "repaired", "rejected", "unverified");
     # empty when verification did not run.  Reports show a finding's verdict as that of its scope.
@@ -199,9 +199,9 @@ def process_paths(
     """Results in the order of ``items`` (discovery sorts them by path), whatever ``jobs`` is.
 
     With a ``cache``, the files it has results for are answered here, from their content digest
-    (indexed by ``stat``, see ``codemod.cache``) and a lookup, without being parsed (unless ``fix``/``preview`` must rewrite them).  The others go
+    (indexed by ``stat``, see ``gradsafe.run.cache``) and a lookup, without being parsed (unless ``fix``/``preview`` must rewrite them).  The others go
     to ``jobs`` worker processes when there is enough work to pay for starting them
-    (``codemod.parallel``), else they are processed here one by one.
+    (``gradsafe.run.parallel``), else they are processed here one by one.
     """
     items = list(items)
     known = _cached_results(items, settings, cache, rewriting=fix or preview) if cache is not None else {}
@@ -222,7 +222,7 @@ def _cached_results(
     are left to ``process_path``, which finds the findings in the cache too and goes straight to
     the rewrite.
     """
-    from codemod.cache import FileIndex  # here: the cache module imports this one
+    from gradsafe.run.cache import FileIndex  # here: the cache module imports this one
 
     index = FileIndex(cache.directory)
     now_ns = time.time_ns()

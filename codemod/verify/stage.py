@@ -1,6 +1,6 @@
 """The verify stage of ``diff`` / ``fix``: prove each rewritten function before its hunk is emitted.
 
-Sits between rewrite and emit.  The rewritten files go to ``codemod.verify`` (which runs the user's
+Sits between rewrite and emit.  The rewritten files go to ``gradsafe.verify`` (which runs the user's
 code in a worker subprocess); every changed function gets a verdict.  Functions whose rewrite is
 ``rejected`` (or ``unverified``, unless the user accepts those) are taken out of the rewrite: the
 fix loop runs again with their scopes excluded, and the smaller rewrite is verified again, until
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from codemod.config import Settings
-from codemod.findings import FixKind
-from codemod.pipeline import FileResult, process_source
+from gradsafe.settings.config import Settings
+from gradsafe.findings import FixKind
+from gradsafe.run.pipeline import FileResult, process_source
 
 # Fix kinds whose edits can land outside the function of their finding.
 _FAR_REACHING = frozenset({FixKind.INPLACE_FLAG, FixKind.HELPER_RETURN})
@@ -30,7 +30,7 @@ MAX_ROUNDS = 3
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    """How ``diff``/``fix`` verify: the settings of ``codemod.verify`` and which verdicts are emitted."""
+    """How ``diff``/``fix`` verify: the settings of ``gradsafe.verify`` and which verdicts are emitted."""
 
     scenarios: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
@@ -69,7 +69,7 @@ def verify_results(
     start_progress: Callable[[int], Callable[[str, str], None]] | None = None,
 ) -> None:
     """Verify every rewritten file in ``results`` and keep only proven changes (in place)."""
-    from codemod.verify import (
+    from gradsafe.verify import (
         FileChange,
         SettingsError,
         count_targets,
@@ -80,7 +80,7 @@ def verify_results(
         torch_available,
         verify,
     )
-    from codemod.verify.verdicts import Verdict
+    from gradsafe.verify.verdicts import Verdict
 
     states = [_FileState(r) for r in results if r.edit is not None]
     if not states:

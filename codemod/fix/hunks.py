@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
-from codemod.source import split_lines
+from gradsafe.files.source import split_lines
 
 
 @dataclass(frozen=True)

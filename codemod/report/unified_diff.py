@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 
-from codemod.pipeline import Edit
+from gradsafe.run.pipeline import Edit
 
 NO_NEWLINE = b"\\ No newline at end of file\n"
 

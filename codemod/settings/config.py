@@ -26,10 +26,10 @@ else:  # pragma: no cover - the `tomli` backport, a dependency on Python 3.10 on
     import tomli as tomllib
 
 
-from codemod.paths import display_path
-from codemod.patterns import PathPatterns
-from codemod.rules import Policy, all_rules
-from codemod.selection import SelectionLayer, Selector, SelectorError, active_codes, is_matched, parse_selectors
+from gradsafe.files.paths import display_path
+from gradsafe.settings.patterns import PathPatterns
+from gradsafe.rules import Policy, all_rules
+from gradsafe.settings.selection import SelectionLayer, Selector, SelectorError, active_codes, is_matched, parse_selectors
 
 PYPROJECT = "pyproject.toml"
 SECTION = "tool.gradsafe"
@@ -315,7 +315,7 @@ def resolve(config: FileConfig, overrides: Overrides, *, cwd: Path | None = None
 def _verify_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     """``[tool.gradsafe.verify]``, checked against the verification settings' schema."""
     if table:
-        from codemod.verify.settings import SettingsError, VerifySettings
+        from gradsafe.verify.settings import SettingsError, VerifySettings
 
         try:
             VerifySettings.from_config(table)

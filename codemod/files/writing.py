@@ -20,8 +20,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from codemod.reading import read_bytes
-from codemod.source import SourceFile, content_hash
+from gradsafe.files.loading import read_bytes
+from gradsafe.files.source import SourceFile, content_hash
 
 
 class WriteError(Exception):

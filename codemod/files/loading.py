@@ -7,9 +7,9 @@ import os
 import stat
 from pathlib import Path
 
-from codemod.errors import FileError
-from codemod.rules import IO_ERROR
-from codemod.source import DecodeError, SourceFile
+from gradsafe.errors import FileError
+from gradsafe.rules import IO_ERROR
+from gradsafe.files.source import DecodeError, SourceFile
 
 # What a path that is neither a file nor a directory is, for the message.
 _KINDS = (
