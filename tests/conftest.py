@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from gradsafe.run.cache import DIRECTORY_ENV
@@ -16,3 +18,13 @@ def private_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     its fake results there for the next.  Tests of the cache's default place unset the variable.
     """
     monkeypatch.setenv(DIRECTORY_ENV, str(tmp_path_factory.mktemp("gradsafe-cache")))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``torch`` are skipped where torch is not installed (the torch-free CI job)."""
+    if importlib.util.find_spec("torch") is not None:
+        return
+    skip = pytest.mark.skip(reason="torch is not installed")
+    for item in items:
+        if item.get_closest_marker("torch") is not None:
+            item.add_marker(skip)

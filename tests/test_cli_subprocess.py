@@ -69,6 +69,7 @@ def test_a_messy_repository(tmp_path: Path) -> None:
 
 
 @needs_script
+@pytest.mark.torch  # diff verifies the examples' fixes by running them
 def test_diff_on_the_examples_applies_with_git(tmp_path: Path) -> None:
     examples = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", examples)
