@@ -43,6 +43,8 @@ def test_hooks_are_declared_as_pre_commit_expects() -> None:
         assert hook["language"] == "python"  # pre-commit installs gradsafe, and only gradsafe
         assert hook["types"] == ["python"]
         assert {"name", "description"} <= set(hook)
+        # gradsafe starts its own worker pool: pre-commit must not split the files over several runs.
+        assert hook["require_serial"] is True
 
 
 def hook_command(hook: dict) -> list[str]:
