@@ -1,0 +1,113 @@
+"""How fast ``gradsafe fix --no-verify`` is, against ``gradsafe check`` on the same tree.
+
+    python bench/fix_speed.py [--files N] [--jobs J] [--torch | --no-torch]
+
+Two corpora, each copied to a temporary directory first (``fix`` writes):
+
+* a generated tree of ``--files`` modules (default 1,500), each a small model with two trivial
+  fixes (a sigmoid output scaled with ``mul_``, a tanh output shifted with ``add_``): the fix path's
+  cost per fixed file, against ``check``'s cost for the same files;
+* the installed torch package's sources with ``--policy strict`` (hundreds of fixes in large
+  files): the cost of many fixes per file.
+
+Targets (issue 21): ``fix`` within 3x ``check`` on the generated tree, and under 30 s on the torch
+sources, on 2 cores.  gradsafe runs as ``python -m gradsafe`` in a child process with
+``--isolated --no-cache``; each timing is one wall-clock run (the tree is rewritten by the run, so
+a repeat needs a new copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODEL = '''\
+import torch
+from torch import nn
+
+
+class Head{index}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        gate = torch.sigmoid(self.proj(x))
+        gate.mul_(2.0)
+        act = torch.tanh(x)
+        act.add_(1.0)
+        return gate * act
+'''
+
+
+def generate(root: Path, files: int) -> Path:
+    tree = root / "generated"
+    for index in range(files):
+        package = tree / f"pkg{index // 100:02d}"
+        package.mkdir(parents=True, exist_ok=True)
+        (package / f"model_{index:04d}.py").write_text(MODEL.format(index=index), encoding="utf-8")
+    return tree
+
+
+def gradsafe(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "gradsafe", *args, "--isolated", "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"gradsafe {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return elapsed, result
+
+
+def measure(tree: Path, jobs: int, policy: str) -> tuple[float, float, str]:
+    common = ["--jobs", str(jobs), "--policy", policy, "."]
+    check_time, _ = gradsafe("check", "--exit-zero", "-q", *common, cwd=tree)
+    fix_time, fixed = gradsafe("fix", "--no-verify", *common, cwd=tree)
+    summary = next((line for line in fixed.stdout.splitlines() if "applied" in line), fixed.stdout.strip()[-200:])
+    return check_time, fix_time, summary
+
+
+def torch_sources() -> Path | None:
+    spec = importlib.util.find_spec("torch")
+    return Path(spec.origin).parent if spec and spec.origin else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=1500)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--torch", action=argparse.BooleanOptionalAction, default=True)
+    options = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gradsafe-fix-speed-") as scratch:
+        os.environ["GRADSAFE_CACHE_DIR"] = str(Path(scratch) / "cache")
+        tree = generate(Path(scratch), options.files)
+        check_time, fix_time, summary = measure(tree, options.jobs, "default")
+        rows.append((f"generated, {options.files} files", "default", check_time, fix_time, summary))
+        source = torch_sources() if options.torch else None
+        if source is not None:
+            copy = Path(scratch) / "torch"
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.so.*", "lib", "include"))
+            check_time, fix_time, summary = measure(copy, options.jobs, "strict")
+            rows.append(("torch sources", "strict", check_time, fix_time, summary))
+    print(f"| corpus | policy | check (s) | fix --no-verify (s) | fix / check | result |  (--jobs {options.jobs})")
+    print("|---|---|---|---|---|---|")
+    for corpus, policy, check_time, fix_time, summary in rows:
+        print(f"| {corpus} | {policy} | {check_time:.1f} | {fix_time:.1f} | {fix_time / check_time:.1f}x | {summary} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
