@@ -200,15 +200,21 @@ def e12_angle_similarity_in_place_division() -> str:
     return "ok, same grads" if same else "ok, DIFFERENT grads"
 
 
-def e13_list_item_assignment_and_clone() -> str:
-    """yolov5 Detect.forward / timm hrnet: x[i] = conv(x[i]) on a list; what the inserted x = x.clone() does to a list."""
-    x = [torch.randn(1, 2, requires_grad=True)]
-    x[0] = x[0] * 2  # a list slot is rebound: no tensor is written
-    try:
-        x = x.clone()  # type: ignore[attr-defined]
-    except AttributeError as exc:
-        return f"list item assignment ok; the fix's clone raises AttributeError: {exc}"
-    return "clone worked"
+def e13_container_item_assignment_and_clone() -> str:
+    """yolov5 Detect.forward, timm hrnet (a list) and sentence-transformers forward(features) (a dict):
+    item assignment writes no tensor; what the inserted ``x = x.clone()`` does to the container."""
+    outcomes = []
+    for container in ([torch.randn(1, 2, requires_grad=True)], {"sentence_embedding": torch.randn(1, 2, requires_grad=True)}):
+        key = 0 if isinstance(container, list) else "sentence_embedding"
+        before = container[key]
+        container[key] = container[key] * 2  # a slot is rebound: the old tensor is untouched
+        assert before._version == 0
+        try:
+            container.clone()  # type: ignore[union-attr]
+            outcomes.append(f"{type(container).__name__}: clone worked")
+        except AttributeError as exc:
+            outcomes.append(f"{type(container).__name__}: item assignment ok, clone raises AttributeError ({exc})")
+    return "; ".join(outcomes)
 
 
 EXPERIMENTS = {
@@ -225,7 +231,7 @@ EXPERIMENTS = {
     "E10": e10_ema_under_no_grad,
     "E11": e11_sae_stats_buffer,
     "E12": e12_angle_similarity_in_place_division,
-    "E13": e13_list_item_assignment_and_clone,
+    "E13": e13_container_item_assignment_and_clone,
 }
 
 if __name__ == "__main__":
