@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.mutations import Form, Mutation
-from gradsafe.analysis.values import Alias, Kind, Save, State, Tri, View
+from gradsafe.analysis.values import Alias, Kind, Save, State, View
 from gradsafe.findings import Fix, FixKind, FixSafety
 from gradsafe.transforms.params import (
     CloneParams,
