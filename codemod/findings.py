@@ -13,8 +13,8 @@ positions directly.  Reports show columns 1-based.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Mapping, TypeVar
 
 
 @dataclass(frozen=True, order=True)
@@ -73,22 +73,90 @@ class FixSafety(str, enum.Enum):
     NEEDS_VERIFICATION = "needs-verification"
 
 
+_P = TypeVar("_P", bound="FixParams")
+_PARAMS_TYPES: dict[FixKind, type["FixParams"]] = {}
+
+
+def omitted_at_default(default: Any) -> Any:
+    """A ``FixParams`` field that the stored form leaves out while it holds ``default``."""
+    return field(default=default, metadata={"omitted_at_default": True})
+
+
+class FixParams:
+    """What a pass needs to know about one fix: the base of each pass's frozen ``Params`` dataclass.
+
+    A subclass names its kind (``class CloneParams(FixParams, kind=FixKind.CLONE)``); the classes
+    live with the passes, in ``gradsafe.transforms.params``.  Passes read attributes.  The mapping
+    view (``keys``, ``[]``, ``values``) is the *stored* form, what the result cache writes: every
+    field in declaration order, but those declared with ``omitted_at_default`` while at their default.
+    """
+
+    kind: ClassVar[FixKind]
+
+    def __init_subclass__(cls, kind: FixKind | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            if kind in _PARAMS_TYPES:
+                raise ValueError(f"two parameter classes for {kind}")
+            cls.kind = kind
+            _PARAMS_TYPES[kind] = cls
+
+    @classmethod
+    def of(cls: type[_P], fix: "Fix") -> _P:
+        """``fix``'s parameters, which must be of this class (a pass asks for its own)."""
+        if not isinstance(fix.params, cls):
+            raise TypeError(f"a {fix.kind.value} fix has {type(fix.params).__name__}, not {cls.__name__}")
+        return fix.params
+
+    def keys(self) -> list[str]:
+        return [
+            f.name
+            for f in fields(self)  # type: ignore[arg-type]
+            if not (f.metadata.get("omitted_at_default") and getattr(self, f.name) == f.default)
+        ]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def values(self) -> list[Any]:
+        return [getattr(self, key) for key in self.keys()]
+
+
+def params_type(kind: FixKind) -> type[FixParams]:
+    """The parameter class of ``kind``'s pass."""
+    if kind not in _PARAMS_TYPES:
+        # The classes are declared beside the passes, which import this module: load them on demand.
+        import gradsafe.transforms.params  # noqa: F401
+    return _PARAMS_TYPES[kind]
+
+
 @dataclass(frozen=True)
 class Fix:
     """A fix the analysis asks a pass to make.
 
     ``target`` is the span of the node the pass edits; it can differ from the finding's span (an
     ``inplace=True`` flag is flipped where the module is constructed, not where it is called).
-    ``params`` holds kind-specific details; each pass documents the keys it reads.
+    ``params`` is the kind's ``FixParams`` (see ``gradsafe.transforms.params``).  A mapping (the
+    stored form, as the result cache gives it back) or nothing is turned into that class on
+    construction; nothing means every field at its default.
     """
 
     kind: FixKind
     target: Span
     description: str
     safety: FixSafety = FixSafety.SAFE
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: FixParams = None  # type: ignore[assignment]  # filled in by __post_init__
 
-    def __hash__(self) -> int:  # params is a dict; spans + kind identify a fix
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, FixParams):
+            stored: Mapping[str, Any] = self.params or {}
+            object.__setattr__(self, "params", params_type(self.kind)(**stored))
+        elif self.params.kind is not self.kind:
+            raise TypeError(f"a {self.kind.value} fix cannot take {type(self.params).__name__}")
+
+    def __hash__(self) -> int:  # spans + kind identify a fix
         return hash((self.kind, self.target, self.description))
 
 

@@ -21,6 +21,7 @@ from gradsafe.settings.config import FileConfig, Overrides, load_settings, resol
 from gradsafe.files.discovery import SourcePath
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.transforms.params import HelperReturnParams, ParameterLocalParams
 from gradsafe.run.pipeline import FileResult, process_path, process_paths
 from gradsafe.files.source import content_hash
 
@@ -161,24 +162,26 @@ def test_every_field_of_a_finding_survives_the_round_trip(tmp_path: Path, settin
         span=span,
         related=(Related(Span(1, 0, 1, 9), "saved here"),),
         fix=Fix(FixKind.HELPER_RETURN, Span(1, 0, 9, 0), "make it return", FixSafety.NEEDS_VERIFICATION,
-                {"helper": "scale_", "calls": (span, Span(7, 1, 7, 2)), "index": 0, "function": span,
-                 "nested": [{"a": (1, None, True, 2.5)}], "name": None}),
+                HelperReturnParams(helper="scale_", param="h", calls=(span, Span(7, 1, 7, 2)), index=0)),
         unfixable_reason=None,
         scope="Net.forward",
     )
-    result = FileResult("m.py", findings=[finding, dataclasses.replace(finding, fix=None, unfixable_reason="why")],
+    local = Fix(FixKind.PARAMETER_LOCAL, span, "use a local", FixSafety.NEEDS_VERIFICATION,
+                ParameterLocalParams(attr="self.w", local="w", method=None, operator="+=", function=span))
+    result = FileResult("m.py", findings=[finding, dataclasses.replace(finding, fix=None, unfixable_reason="why"),
+                                          dataclasses.replace(finding, fix=local)],
                         errors=[FileError("m.py", "E999", "SyntaxError: bad", 2, 3)])
     cache.store("digest", tmp_path / "m.py", settings, result)
     loaded = cache.load("digest", tmp_path / "m.py", "m.py", settings)
     assert loaded == result
     assert loaded.findings[0].fix.params == finding.fix.params  # tuples stay tuples, spans stay spans
-    assert type(loaded.findings[0].fix.params["calls"]) is tuple
+    assert type(loaded.findings[0].fix.params.calls) is tuple
 
 
 def test_internal_errors_and_unknown_types_are_not_stored(tmp_path: Path, settings, cache: ResultCache) -> None:
     internal = FileResult("m.py", errors=[FileError("m.py", "E001", "internal error", detail="Traceback")])
     cache.store("a", tmp_path / "m.py", settings, internal)
-    odd = Finding("GS101", "m", Span(1, 0, 1, 1), fix=Fix(FixKind.CLONE, Span(1, 0, 1, 1), "d", params={"x": {1, 2}}))
+    odd = Finding("GS101", "m", Span(1, 0, 1, 1), fix=Fix(FixKind.CLONE, Span(1, 0, 1, 1), "d", params={"name": {1, 2}}))
     cache.store("b", tmp_path / "m.py", settings, FileResult("m.py", findings=[odd]))
     assert cache.load("a", tmp_path / "m.py", "m.py", settings) is None
     assert cache.load("b", tmp_path / "m.py", "m.py", settings) is None

@@ -6,18 +6,20 @@ by span (``gradsafe.transforms.locate``), edits them with LibCST so that comment
 and reports what it applied and what it declined, with a reason.  A pass never decides *whether*
 something is a hazard.
 
-The engine (``gradsafe.fix.loop``) runs passes in a loop with re-analysis in between, so a pass only
+Each pass reads its fix's typed parameters, declared in ``gradsafe.transforms.params`` (named
+``Params`` in the pass module).  The engine (``gradsafe.fix.loop``) runs passes in a loop with re-analysis in between, so a pass only
 ever sees spans that refer to the exact module it is given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
-
-import libcst as cst
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from gradsafe.findings import Fix, FixKind
+
+if TYPE_CHECKING:  # the analysis imports ``gradsafe.transforms.params``, and must not load LibCST
+    import libcst as cst
 
 
 @dataclass
@@ -54,7 +56,7 @@ def _passes() -> dict[FixKind, Pass]:
 
         found: dict[FixKind, Pass] = {}
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-            if info.name.startswith("_") or info.name in {"locate"}:
+            if info.name.startswith("_") or info.name in {"locate", "params"}:
                 continue
             module = importlib.import_module(f"{__name__}.{info.name}")
             instance = getattr(module, "PASS", None)

@@ -4,7 +4,7 @@ Where the written tensor is still needed as it was (autograd saved it, it is a l
 one, or it is an alias of a saved tensor made for logging), the write itself is fine as long as it
 hits a copy.  The judge picks the place (``gradsafe.analysis.remedies``); this pass only writes it.
 
-``FixKind.CLONE`` parameters:
+``FixKind.CLONE`` parameters (``Params``, ``gradsafe.transforms.params.CloneParams``):
 
 * ``mode="statement"``, ``name``: insert ``<name> = <name>.clone()`` as a statement immediately
   before the statement at ``fix.target`` (a simple statement or a whole loop the clone was hoisted
@@ -32,6 +32,7 @@ import libcst as cst
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import CloneParams as Params
 
 # What holds statements a clone can go before (an `elif` is an `If` held by another `If`).
 _STATEMENT_CONTAINERS = (cst.Module, cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)
@@ -61,7 +62,8 @@ class ClonePass:
 
 def _plan(index: NodeIndex, fix: Fix, before: dict[cst.CSTNode, list[str]], wrap: set[cst.BaseExpression]) -> str | None:
     """Record the edit ``fix`` asks for, or say why it cannot be made."""
-    mode = fix.params.get("mode")
+    params = Params.of(fix)
+    mode = params.mode
     if mode == "expression":
         expr = index.find(fix.target, cst.BaseExpression)
         if expr is None:
@@ -72,7 +74,7 @@ def _plan(index: NodeIndex, fix: Fix, before: dict[cst.CSTNode, list[str]], wrap
         return None
     if mode != "statement":
         return f"unknown clone mode {mode!r}"
-    name = fix.params.get("name")
+    name = params.name
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         return f"{name!r} is not a plain local name"
     statement = index.find(fix.target, (cst.BaseSmallStatement, cst.BaseCompoundStatement))

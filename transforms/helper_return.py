@@ -6,7 +6,8 @@ So the helper returns the tensor it computed and every call site assigns it back
 (``h = scale_(h, 2)``), which gives the caller the same values while the tensor autograd saved
 stays intact.
 
-``FixKind.HELPER_RETURN`` parameters (``fix.target`` is the helper's ``FunctionDef``):
+``FixKind.HELPER_RETURN`` parameters (``Params``:
+``gradsafe.transforms.params.HelperReturnParams``; ``fix.target`` is the helper's ``FunctionDef``):
 
 * ``helper``: its name; ``param``: the parameter it writes; ``index``: that parameter's position;
 * ``calls``: the spans of every call of the helper in the file (the judge checked the helper is
@@ -38,6 +39,8 @@ from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import HelperReturnParams as Params
+from gradsafe.transforms.params import OutOfPlaceParams
 from gradsafe.transforms.out_of_place import (
     Edits,
     assignment,
@@ -99,8 +102,8 @@ def _bound_names(target: cst.CSTNode) -> set[str]:
 
 
 def _call_sites(index: NodeIndex, fix: Fix, param: str, position: int, edits: Edits) -> str | None:
-    helper = fix.params.get("helper")
-    for span in fix.params.get("calls", ()):
+    helper = Params.of(fix).helper
+    for span in Params.of(fix).calls:
         call = index.find(span, cst.Call)
         if call is None or dotted_name(call.func) != helper:
             return f"no call of `{helper}` at a reported call site"
@@ -162,7 +165,7 @@ def _write_receiver(index: NodeIndex, table: OpTable, name: cst.Name, param: str
     statement = index.parent(top)
     if not (isinstance(statement, cst.Expr) and statement.value is top):
         return False
-    params = {"form": "method", "name": param, "method": info.name, "replacement": info.out_of_place}
+    params = OutOfPlaceParams(form="method", name=param, method=info.name, replacement=info.out_of_place)
     return plan_call(index, table, call, params, edits) is None
 
 
@@ -220,7 +223,8 @@ def _exported(module: cst.Module, helper: str) -> bool:
 
 
 def _plan(table: OpTable, index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
-    helper, param, position = fix.params.get("helper"), fix.params.get("param") or "", fix.params.get("index")
+    params = Params.of(fix)
+    helper, param, position = params.helper, params.param or "", params.index
     function = index.find(fix.target, cst.FunctionDef)
     if function is None or function.name.value != helper or not isinstance(position, int):
         return f"no definition of `{helper}` at the target span"

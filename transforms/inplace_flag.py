@@ -6,7 +6,7 @@ tensor fixes it and changes nothing else, provided nothing reads the input after
 the overwritten values - which the judge has checked for every call of the module before asking
 for a flip (``gradsafe.analysis.remedies``).
 
-``FixKind.INPLACE_FLAG`` parameters:
+``FixKind.INPLACE_FLAG`` parameters (``Params``, ``gradsafe.transforms.params.InplaceFlagParams``):
 
 * ``mode="construction"``: ``fix.target`` is the call that builds the module (in ``__init__``,
   inside ``nn.Sequential(...)``, in a dict of layers).  Its ``inplace=True`` becomes
@@ -31,6 +31,7 @@ import libcst as cst
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import InplaceFlagParams as Params
 from gradsafe.transforms.out_of_place import (
     Edits,
     argument_problem,
@@ -89,7 +90,7 @@ def _plan_call(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
     if not _is_literal(flag.value):
         return "`inplace` is set from an expression; turn it off where that value is chosen"
     edits.add(call, lambda c: without_argument(c, "inplace"))
-    rebind = fix.params.get("rebind")
+    rebind = Params.of(fix).rebind
     if not rebind:
         return None
     statement = index.parent(call)
@@ -106,7 +107,7 @@ def _plan_call(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
 
 
 def _plan(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
-    mode = fix.params.get("mode")
+    mode = Params.of(fix).mode
     if mode == "construction":
         return _plan_construction(index, fix, edits)
     if mode == "call":

@@ -6,7 +6,7 @@ updates under ``no_grad``, and that is the only correct rewrite: an out-of-place
 p.grad`` rebinds a loop variable (updating nothing) or makes a non-leaf whose ``.grad`` stays None,
 and ``self.weight = self.weight - ...`` raises ``TypeError`` on a Parameter.
 
-``FixKind.NO_GRAD`` parameters:
+``FixKind.NO_GRAD`` parameters (``Params``, ``gradsafe.transforms.params.NoGradParams``):
 
 * ``fix.target`` spans one or more consecutive whole statements of one block (the judge merged
   adjacent updates and lifted loops that only update).  Several fixes may share a target; the block
@@ -38,6 +38,7 @@ from gradsafe.findings import Fix, FixKind, Span
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.clone import suite_lines
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import NoGradParams as Params
 
 Container = cst.Module | cst.IndentedBlock | cst.SimpleStatementSuite
 
@@ -74,7 +75,7 @@ class NoGradPass:
                 elif _grad_off_around(index, container.body[first]):
                     reason = "the statements already run with grad mode off"
                 else:
-                    ranges[container].append(_Range(first, last, any(f.params.get("strip_data") for f in group)))
+                    ranges[container].append(_Range(first, last, any(Params.of(f).strip_data for f in group)))
                     wrapped.append(target)
                     result.applied += group
                     continue

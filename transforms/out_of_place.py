@@ -7,7 +7,8 @@ saved) stays intact.  The judge has already checked that no *other* live name ho
 (``gradsafe.analysis.remedies``); this pass makes sure the *binding* is right wherever the write
 sits, and declines where Python gives no way to bind it.
 
-``FixKind.OUT_OF_PLACE`` parameters (``fix.target`` is the mutating node):
+``FixKind.OUT_OF_PLACE`` parameters (``Params``:
+``gradsafe.transforms.params.OutOfPlaceParams``; ``fix.target`` is the mutating node):
 
 * ``form``: ``"method"`` (the call ``recv.op_(...)``), ``"function"`` (``torch.relu_(x)``,
   ``F.relu_(x)``), ``"out"`` (``torch.add(a, b, out=buf)``) or ``"augassign"`` (the statement
@@ -54,7 +55,7 @@ are this rewrite applied to a parameter, a helper's argument, or an ``inplace=Tr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,7 @@ from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import OutOfPlaceParams as Params
 
 EditResult = cst.CSTNode | cst.FlattenSentinel
 Edit = Callable[[Any], EditResult]
@@ -439,14 +441,14 @@ def own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
 
 
 # ---------------------------------------------------------------------- the pass
-def plan_call(index: NodeIndex, table: OpTable, call: cst.Call, params: Mapping[str, Any], edits: Edits) -> str | None:
+def plan_call(index: NodeIndex, table: OpTable, call: cst.Call, params: Params, edits: Edits) -> str | None:
     """Plan the out-of-place form of the in-place ``call`` and the binding of its result.
 
     ``params`` are an out-of-place fix's parameters (forms ``method``, ``function`` and ``out``).
     Returns the reason to decline, or None with the edits recorded in ``edits``.
     """
-    form = params.get("form")
-    name = params.get("name")
+    form = params.form
+    name = params.name
     if form == "method":
         reason = _method_call(table, call, params, edits)
     elif form == "function":
@@ -465,16 +467,16 @@ def plan_call(index: NodeIndex, table: OpTable, call: cst.Call, params: Mapping[
     if any(name_uses(arg, root) for link in links for arg in link.args):
         return f"`{root}` is read again later in the chain of in-place calls, after the write"
     top = links[-1] if links else call
-    return _bind(index, table, top, name, bool(params.get("read_later", True)), edits)
+    return _bind(index, table, top, name, bool(params.read_later), edits)
 
 
-def _method_call(table: OpTable, call: cst.Call, params: Mapping[str, Any], edits: Edits) -> str | None:
-    method, replacement, name = params.get("method"), params.get("replacement"), params.get("name")
+def _method_call(table: OpTable, call: cst.Call, params: Params, edits: Edits) -> str | None:
+    method, replacement, name = params.method, params.replacement, params.name
     func = call.func
     if not isinstance(func, cst.Attribute) or func.attr.value != method or not replacement:
         return f"the target is not a call of `{method}`"
     receiver = inplace_base(func.value, table)
-    if params.get("through_data"):
+    if params.through_data:
         if not (isinstance(func.value, cst.Attribute) and func.value.attr.value == "data"
                 and dotted_name(func.value.value) == name):
             return f"the write does not go through `{name}.data` directly"
@@ -485,8 +487,8 @@ def _method_call(table: OpTable, call: cst.Call, params: Mapping[str, Any], edit
     return None
 
 
-def _function_call(table: OpTable, call: cst.Call, params: Mapping[str, Any], edits: Edits) -> str | None:
-    function, replacement, name = params.get("function") or "", params.get("replacement") or "", params.get("name")
+def _function_call(table: OpTable, call: cst.Call, params: Params, edits: Edits) -> str | None:
+    function, replacement, name = params.function or "", params.replacement or "", params.name
     module, _, inplace = function.rpartition(".")
     replacement_module, _, out_of_place = replacement.rpartition(".")
     if not isinstance(call.func, cst.Attribute) or call.func.attr.value != inplace:
@@ -652,16 +654,16 @@ def consumed(index: NodeIndex, table: OpTable, value: cst.BaseExpression) -> boo
 
 
 def _plan(table: OpTable, index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
-    params = fix.params
-    kind = cst.AugAssign if params.get("form") == "augassign" else cst.Call
+    params = Params.of(fix)
+    kind = cst.AugAssign if params.form == "augassign" else cst.Call
     node = index.find(fix.target, kind)
     if node is None:
         return f"no {'augmented assignment' if kind is cst.AugAssign else 'call'} at the target span"
-    problem = argument_problem(index, node, params.get("name"))
+    problem = argument_problem(index, node, params.name)
     if problem:
         return problem
     if isinstance(node, cst.AugAssign):
-        return _plan_augassign(node, params.get("name"), edits)
+        return _plan_augassign(node, params.name, edits)
     return plan_call(index, table, node, params, edits)
 
 

@@ -7,7 +7,8 @@ refuses to store a plain tensor under a parameter's name (``TypeError: cannot as
 rest of the method reads that local instead of the attribute.  The parameter itself is never
 assigned: this pass only ever writes ``<local> = ...`` and replaces later reads of the attribute.
 
-``FixKind.PARAMETER_LOCAL`` parameters (``fix.target`` is the writing statement):
+``FixKind.PARAMETER_LOCAL`` parameters (``Params``:
+``gradsafe.transforms.params.ParameterLocalParams``; ``fix.target`` is the writing statement):
 
 * ``attr``: the written attribute (``"self.weight"``); ``local``: the new local name (``"weight"``,
   which the judge checked is unused in the function);
@@ -24,14 +25,14 @@ later code hands ``self`` to something that could read the attribute - ``self`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import libcst as cst
 
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import ParameterLocalParams as Params
 from gradsafe.transforms.out_of_place import (
     Edits,
     assignment,
@@ -47,14 +48,14 @@ from gradsafe.transforms.out_of_place import (
 _DEFERRED = (cst.FunctionDef, cst.Lambda, cst.GeneratorExp, cst.ClassDef)
 
 
-def _new_value(statement: cst.BaseSmallStatement, attr: str, params: Mapping[str, Any]) -> cst.BaseExpression | None:
+def _new_value(statement: cst.BaseSmallStatement, attr: str, params: Params) -> cst.BaseExpression | None:
     """The out-of-place value of the write, or None when the statement is not the planned write."""
     if isinstance(statement, cst.AugAssign):
-        if params.get("operator") and is_augmented_inplace(statement) and dotted_name(statement.target) == attr:
+        if params.operator and is_augmented_inplace(statement) and dotted_name(statement.target) == attr:
             return augmented_value(statement)
         return None
     call = statement.value if isinstance(statement, cst.Expr) else None
-    method, replacement = params.get("method"), params.get("replacement")
+    method, replacement = params.method, params.replacement
     if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == method
             and replacement and dotted_name(call.func.value) == attr):
         return rename_method(call, replacement)
@@ -136,10 +137,10 @@ def _submodules(index: NodeIndex, function: cst.FunctionDef, root: str) -> froze
 
 
 def _plan(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
-    params = fix.params
-    attr, local = params.get("attr") or "", params.get("local") or ""
+    params = Params.of(fix)
+    attr, local = params.attr or "", params.local or ""
     statement = index.find(fix.target, (cst.Expr, cst.AugAssign))
-    function = index.find(params["function"], cst.FunctionDef) if params.get("function") else None
+    function = index.find(params.function, cst.FunctionDef) if params.function else None
     if statement is None or function is None:
         return "no write statement or enclosing function at the target span"
     if _new_value(statement, attr, params) is None:

@@ -22,12 +22,13 @@ from functools import lru_cache
 from typing import Iterator, Mapping
 
 from gradsafe.analysis.context import ModuleContext
-from gradsafe.analysis.hazards import Judge
+from gradsafe.analysis.hazards import ScopeJudge
 from gradsafe.analysis.interpreter import Interpreter, Scope, flag_passed_positionally, make_scope
 from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Finding, FixKind, Span
 from gradsafe.rules import Policy
 from gradsafe.files.source import SourceFile
+from gradsafe.transforms.params import InplaceFlagParams, NoGradParams
 
 # Any in-place syntax at all: `op_(`, augmented assignment, `] =`, inplace=, out=, `.data`, and a
 # positional `True` argument (`nn.ReLU(True)`, `nn.LeakyReLU(0.2, True)` set the flag so).  Every
@@ -57,7 +58,7 @@ def judge_module(
     ctx = ModuleContext(tree, source, load_optable())
     interesting = _interesting(ctx, scopes, marked, texts)
     contexts = _grad_contexts(scopes, texts, source.text)
-    judges: list[Judge] = []
+    judges: list[ScopeJudge] = []
     for qualname, node, cls in scopes:
         if id(node) not in interesting:
             continue
@@ -65,7 +66,7 @@ def judge_module(
         if not scope.grad_context and id(node) in contexts:
             scope.grad_context = True
             scope.inherited_context = not contexts[id(node)]
-        judge = Judge(ctx, scope, policy, confirmed or {})
+        judge = ScopeJudge(ctx, scope, policy, confirmed or {})
         interp = Interpreter(ctx, scope, judge)
         interp.run(interp.initial_state())
         judges.append(judge)
@@ -344,7 +345,7 @@ def _scope(ctx: ModuleContext, qualname: str, node: ast.AST, cls: str | None) ->
 
 
 # ---------------------------------------------------------------------- whole-file decisions
-def _check_module_flags(judges: list[Judge], findings: list[Finding]) -> list[Finding]:
+def _check_module_flags(judges: list[ScopeJudge], findings: list[Finding]) -> list[Finding]:
     """Flip a module's ``inplace`` only if no call of it relies on the in-place write."""
     problems: dict[Span, str] = {}
     for judge in judges:
@@ -354,7 +355,7 @@ def _check_module_flags(judges: list[Judge], findings: list[Finding]) -> list[Fi
                 problems[site] = problem
     out = []
     for f in findings:
-        if f.fix is not None and f.fix.kind is FixKind.INPLACE_FLAG and f.fix.params.get("mode") == "construction":
+        if f.fix is not None and f.fix.kind is FixKind.INPLACE_FLAG and InplaceFlagParams.of(f.fix).mode == "construction":
             problem = problems.get(f.fix.target)
             if problem:
                 f = replace(f, fix=None, unfixable_reason=f"another call of this module: {problem}")
@@ -362,7 +363,7 @@ def _check_module_flags(judges: list[Judge], findings: list[Finding]) -> list[Fi
     return out
 
 
-def _group_no_grad(judge: Judge, findings: list[Finding]) -> list[Finding]:
+def _group_no_grad(judge: ScopeJudge, findings: list[Finding]) -> list[Finding]:
     """Merge adjacent updates into one ``no_grad`` block; wrap loops that only update."""
     targets = [f for f in findings if f.fix is not None and f.fix.kind is FixKind.NO_GRAD]
     if not targets:
@@ -402,13 +403,13 @@ def _group_no_grad(judge: Judge, findings: list[Finding]) -> list[Finding]:
     stripping = {
         group_of[f.fix.target]  # type: ignore[union-attr]
         for f in targets
-        if f.fix.target in group_of and f.fix.params.get("strip_data")  # type: ignore[union-attr]
+        if f.fix.target in group_of and NoGradParams.of(f.fix).strip_data  # type: ignore[arg-type]
     }
     out = []
     for f in findings:
         if f.fix is not None and f.fix.kind is FixKind.NO_GRAD and f.fix.target in group_of:
             block = group_of[f.fix.target]
-            params = {**f.fix.params, "strip_data": True} if block in stripping else f.fix.params
+            params = replace(f.fix.params, strip_data=True) if block in stripping else f.fix.params
             f = replace(f, fix=replace(f.fix, target=block, params=params))
         out.append(f)
     return out

@@ -1,7 +1,8 @@
-"""Choosing the fix for a hazard, or saying why there is none.
+"""The fix planners: the smallest rewrite that keeps what the code computes, or why there is none.
 
-The judge says *what* is wrong; this module picks the smallest rewrite that keeps what the code
-computes, and declines (with a reason the report shows) where every rewrite would change it:
+A rule's ``remedy`` (in ``gradsafe.analysis.checks``) picks a planner here; the planner builds the
+``Fix`` with its pass's typed parameters (``gradsafe.transforms.params``), or declines with a
+reason the report shows, where every rewrite would change what the code computes:
 
 * another live name still holds the tensor (an alias, a view's base, an attribute, a container):
   rebinding one name hides the write from the others;
@@ -13,63 +14,73 @@ computes, and declines (with a reason the report shows) where every rewrite woul
   their tensor), and a helper exported in ``__all__`` (callers elsewhere cannot be rebound);
 * parameter updates that must stay differentiable (``create_graph=True``).
 
-Each ``Fix`` names the span a pass edits and the parameters it needs; the passes in
-``transforms/`` document the keys they read.
+Planners take the write (``Mutation``), the abstract state at it, and a ``FixContext``: the file,
+the scope and what the interpreter knows beyond the state.  Nothing here knows the rules.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.mutations import Form, Mutation
-from gradsafe.analysis.values import Alias, Kind, Save, State, Tri, View
+from gradsafe.analysis.values import Alias, Kind, Save, State, View
 from gradsafe.findings import Fix, FixKind, FixSafety
+from gradsafe.transforms.params import (
+    CloneParams,
+    HelperReturnParams,
+    InplaceFlagParams,
+    NoGradParams,
+    OutOfPlaceParams,
+    ParameterLocalParams,
+)
 
 if TYPE_CHECKING:
-    from gradsafe.analysis.hazards import Judge
-    from gradsafe.analysis.interpreter import Interpreter
+    from gradsafe.analysis.context import ModuleContext
+    from gradsafe.analysis.interpreter import Scope
+    from gradsafe.analysis.liveness import Reads
 
 Plan = tuple[Fix | None, str | None]
 
 
-def plan(code: str, m: Mutation, state: State, interp: "Interpreter", judge: "Judge", saves: frozenset[Save]) -> Plan:
-    if code in ("GS203", "GS205"):
-        return _no_grad(code, m, interp, judge)
-    if code == "GS403":
-        return _no_grad(code, m, interp, judge, strip_data=True)
-    if code == "GS204":
-        return _parameter_local(m, interp, judge)
-    if code == "GS502":
-        return _helper_return(m, state, interp, judge)
-    if code == "GS303":
-        return None, "the intent is ambiguous: move the view and the write both inside or both outside `no_grad`"
-    if code in ("GS401", "GS402"):
-        return _copy_alias(code, m, state, judge)
-    if code == "GS501":
-        return _clone(m, state, judge, caller_visible=True)
-    if code in ("GS201", "GS202"):
-        if m.name and judge.reads.grad_read_after(m.name, m.stmt):
-            return None, f"`{m.name}.grad` is read later: rebinding `{m.name}` would make it a non-leaf whose `.grad` stays None"
-        if m.name and m.name.startswith("self."):
-            return None, "the leaf is a module attribute; rebinding it would replace the parameter"
-        if code == "GS202":
-            return _clone(m, state, judge)
-    if code in ("GS101", "GS102") and any(f.leaf is Tri.YES for _, f in state.storages(m.target)):
-        return None, "the tensor is a leaf that backward still needs: move the write after `backward()`"
-    if code in ("GS101", "GS102") and not m.grad_on and _caller_visible(m, state):
-        return None, "the write updates the caller's tensor under `no_grad` on purpose: move it after `backward()`"
+@dataclass(frozen=True)
+class FixContext:
+    """What a planner needs to know besides the write and the state at it."""
+
+    ctx: "ModuleContext"  # the file
+    scope: "Scope"  # the function (or module body) being judged
+    escaped: set[int]  # storages reachable from outside the scope (attributes, containers, calls)
+    higher_order: bool  # the write follows `create_graph=True`: updates must stay differentiable
+
+    @property
+    def reads(self) -> "Reads":
+        """Where names are read in the scope (built on first use, see ``ModuleContext.reads``)."""
+        return self.ctx.reads(self.scope.node)
+
+
+def by_form(m: Mutation, state: State, fx: FixContext, saves: frozenset[Save]) -> Plan:
+    """The usual fix of a write that must stop being in place, chosen by how it is spelled."""
     if m.form in (Form.INPLACE_KWARG, Form.MODULE, Form.SEQUENTIAL):
-        return _inplace_flag(m, state, judge)
+        return inplace_flag(m, state, fx)
     if m.subscript:
-        return _clone(m, state, judge, saves=saves)
+        return clone(m, state, fx, saves=saves)
     if m.form in (Form.METHOD, Form.AUGASSIGN, Form.FUNCTION, Form.OUT):
-        return _out_of_place(code, m, state, interp, judge, saves)
+        return out_of_place(m, state, fx, saves)
     return None, "no automatic rewrite for this form"
 
 
+def leaf_rebinding_problem(m: Mutation, fx: FixContext) -> str | None:
+    """Why rebinding a leaf's name would change the program: its ``.grad`` is read, or it is an attribute."""
+    if m.name and fx.reads.grad_read_after(m.name, m.stmt):
+        return f"`{m.name}.grad` is read later: rebinding `{m.name}` would make it a non-leaf whose `.grad` stays None"
+    if m.name and m.name.startswith("self."):
+        return "the leaf is a module attribute; rebinding it would replace the parameter"
+    return None
+
+
 # ---------------------------------------------------------------------- aliasing
-def other_live_names(m: Mutation, state: State, judge: "Judge", *, allow: tuple[str | None, ...] = ()) -> list[str]:
+def other_live_names(m: Mutation, state: State, fx: FixContext, *, allow: tuple[str | None, ...] = ()) -> list[str]:
     """Names (other than the written one) that hold the same storage and are read after the write."""
     sids = m.target.sids
     if not sids:
@@ -84,36 +95,37 @@ def other_live_names(m: Mutation, state: State, judge: "Judge", *, allow: tuple[
             continue  # sibling outputs of chunk/split/unbind do not overlap
         if ref.kind not in (Kind.TENSOR, Kind.UNKNOWN):
             continue
-        if name.startswith("self.") or judge.reads.read_after(name, m.stmt):
+        if name.startswith("self.") or fx.reads.read_after(name, m.stmt):
             names.append(name)
     return names
 
 
-def _escaped(m: Mutation, judge: "Judge") -> bool:
-    return bool(m.target.sids & judge.escaped)
+def _escaped(m: Mutation, fx: FixContext) -> bool:
+    return bool(m.target.sids & fx.escaped)
 
 
-def _alias_problem(m: Mutation, state: State, judge: "Judge", allow: tuple[str | None, ...] = ()) -> str | None:
-    live = other_live_names(m, state, judge, allow=allow)
+def _alias_problem(m: Mutation, state: State, fx: FixContext, allow: tuple[str | None, ...] = ()) -> str | None:
+    live = other_live_names(m, state, fx, allow=allow)
     if live:
         shown = ", ".join(f"`{n}`" for n in live[:3])
         return f"{shown} still refer{'s' if len(live) == 1 else ''} to the same tensor and would stop seeing the write"
-    if _escaped(m, judge):
+    if _escaped(m, fx):
         return "the tensor is also stored elsewhere (an attribute, a container or a call), which would stop seeing the write"
     return None
 
 
-def _caller_visible(m: Mutation, state: State) -> bool:
+def writes_callers_tensor(m: Mutation, state: State) -> bool:
+    """Does the write reach a tensor the caller passed in?"""
     return any(f.arg for _, f in state.storages(m.target))
 
 
-def _argument_problem(m: Mutation, judge: "Judge") -> str | None:
+def _argument_problem(m: Mutation, fx: FixContext) -> str | None:
     """A function that returns nothing shows its callers a write to an argument only through their tensor.
 
     Rebinding the parameter would make every call do nothing for them: the fix belongs at the
     call sites (for an in-file helper, GS502's helper-return fix changes both).
     """
-    func = judge.scope.node
+    func = fx.scope.node
     if m.name is None or "." in m.name or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     args = func.args
@@ -136,51 +148,51 @@ def returns_a_value(func: ast.AST) -> bool:
 
 
 # ---------------------------------------------------------------------- out-of-place
-def _out_of_place(code: str, m: Mutation, state: State, interp: "Interpreter", judge: "Judge",
-                  saves: frozenset[Save] = frozenset()) -> Plan:
+def out_of_place(m: Mutation, state: State, fx: FixContext,
+                 saves: frozenset[Save] = frozenset()) -> Plan:
     if m.name is None:
-        return _rename_temporary(m, state, interp)
-    problem = _argument_problem(m, judge)
+        return _rename_temporary(m, state, fx)
+    problem = _argument_problem(m, fx)
     if problem:
         return None, problem
     if m.through_data and m.target_node is not None and not (isinstance(m.target_node, ast.Attribute) and m.target_node.attr == "data"):
         return None, "the write goes through a `.data` alias"
-    problem = _alias_problem(m, state, judge, allow=(m.result_bound_to,))
+    problem = _alias_problem(m, state, fx, allow=(m.result_bound_to,))
     if problem:
         return None, problem
-    read_later = m.name.startswith("self.") or judge.reads.read_after(m.name, m.stmt)
-    params: dict[str, object] = {"name": m.name, "form": m.form.value, "read_later": read_later}
+    read_later = m.name.startswith("self.") or fx.reads.read_after(m.name, m.stmt)
+    method = function = replacement = operator = None
     if m.form is Form.METHOD:
-        info = interp.ctx.table.inplace_method(m.op)
+        info = fx.ctx.table.inplace_method(m.op)
         if info is None or info.out_of_place is None:
-            return _clone(m, state, judge, saves=saves)
-        params.update(method=m.op, replacement=info.out_of_place)
+            return clone(m, state, fx, saves=saves)
+        method, replacement = m.op, info.out_of_place
         if read_later:
             description = f"rewrite `{m.name}.{m.op}(...)` as `{m.name} = {m.name}.{info.out_of_place}(...)`"
         else:
             description = f"use `{m.name}.{info.out_of_place}(...)` instead of `{m.op}` (`{m.name}` is not read afterwards)"
     elif m.form is Form.AUGASSIGN:
-        params.update(operator=m.op)
+        operator = m.op
         description = f"rewrite `{m.name} {m.op} ...` as `{m.name} = {m.name} {m.op[:-1]} ...`"
     elif m.form is Form.FUNCTION:
-        replacement = interp.ctx.table.inplace_functions.get(m.method or "")
+        replacement = fx.ctx.table.inplace_functions.get(m.method or "")
         if replacement is None:
             return None, f"no out-of-place form of `{m.op}` is known"
-        params.update(function=m.method, replacement=replacement)
+        function = m.method
         description = f"rewrite `{m.op}({m.name})` as `{m.name} = {replacement.replace('torch.nn.functional.', 'F.')}({m.name})`"
     else:  # Form.OUT
         if not isinstance(m.target_node, ast.Name):
             return None, "the `out=` target is not a plain name"
         description = f"rewrite `out={m.name}` as an assignment to `{m.name}`"
     safety = FixSafety.SAFE
-    if m.form is Form.OUT or m.through_data or _caller_visible(m, state) or not _dtype_shape_safe(m, state):
+    if m.form is Form.OUT or m.through_data or writes_callers_tensor(m, state) or not _dtype_shape_safe(m, state):
         safety = FixSafety.NEEDS_VERIFICATION
-    if m.through_data:
-        params["through_data"] = True
+    params = OutOfPlaceParams(name=m.name, form=m.form.value, read_later=read_later, method=method, function=function,
+                              replacement=replacement, operator=operator, through_data=m.through_data)
     return Fix(FixKind.OUT_OF_PLACE, m.span, description, safety, params), None
 
 
-def _rename_temporary(m: Mutation, state: State, interp: "Interpreter") -> Plan:
+def _rename_temporary(m: Mutation, state: State, fx: FixContext) -> Plan:
     """`s.sqrt().add_(eps)`: the written tensor is a fresh result nothing else names; use `add`."""
     if m.form is not Form.METHOD or not isinstance(m.target_node, ast.Call):
         return None, "the written tensor has no name to rebind"
@@ -188,13 +200,13 @@ def _rename_temporary(m: Mutation, state: State, interp: "Interpreter") -> Plan:
         return None, "the written tensor is also reachable through another name"
     if any(f.arg or f.param or f.buffer for _, f in state.storages(m.target)) or not m.target.sids:
         return None, "the written tensor is not a fresh result"
-    info = interp.ctx.table.inplace_method(m.op)
+    info = fx.ctx.table.inplace_method(m.op)
     if info is None or info.out_of_place is None:
         return None, f"no out-of-place form of `{m.op}` is known"
     return (
         Fix(FixKind.OUT_OF_PLACE, m.span, f"use `{info.out_of_place}` instead of `{m.op}` on the temporary",
-            FixSafety.SAFE, {"name": None, "form": "method", "method": m.op, "replacement": info.out_of_place,
-                             "read_later": False}),
+            FixSafety.SAFE, OutOfPlaceParams(name=None, form="method", method=m.op, replacement=info.out_of_place,
+                                             read_later=False)),
         None,
     )
 
@@ -223,7 +235,7 @@ def _is_number(node: ast.expr) -> bool:
 
 
 # ---------------------------------------------------------------------- clone
-def _clone(m: Mutation, state: State, judge: "Judge", caller_visible: bool = False,
+def clone(m: Mutation, state: State, fx: FixContext, caller_visible: bool = False,
            saves: frozenset[Save] = frozenset()) -> Plan:
     name = m.name
     if name is None:
@@ -232,25 +244,25 @@ def _clone(m: Mutation, state: State, judge: "Judge", caller_visible: bool = Fal
         return None, f"`{name}` is a module attribute; cloning it would replace what other methods see"
     if m.target.view is not View.NONE and not m.subscript:
         return None, f"`{name}` is a view; a clone would detach it from its base"
-    problem = _alias_problem(m, state, judge)
+    problem = _alias_problem(m, state, fx)
     if problem:
         return None, problem
-    anchor = insertion_point(m, judge, saves)
+    anchor = insertion_point(m, fx, saves)
     description = f"insert `{name} = {name}.clone()` before line {anchor.lineno}"
     if caller_visible:
         description += "; the caller's tensor is no longer modified"
-    safety = FixSafety.NEEDS_VERIFICATION if caller_visible or _caller_visible(m, state) else FixSafety.SAFE
-    return Fix(FixKind.CLONE, judge.ctx.span(anchor), description, safety, {"name": name, "mode": "statement"}), None
+    safety = FixSafety.NEEDS_VERIFICATION if caller_visible or writes_callers_tensor(m, state) else FixSafety.SAFE
+    return Fix(FixKind.CLONE, fx.ctx.span(anchor), description, safety, CloneParams(name=name, mode="statement")), None
 
 
-def insertion_point(m: Mutation, judge: "Judge", saves: frozenset[Save] = frozenset()) -> ast.stmt:
+def insertion_point(m: Mutation, fx: FixContext, saves: frozenset[Save] = frozenset()) -> ast.stmt:
     """The statement before which a clone goes: just before the write, hoisted out of loops that
     neither bind the name nor save the value (one clone before the loop suffices)."""
     stmt = m.stmt
     name = m.name or ""
     anchor = stmt
-    for loop in reversed(judge.reads.enclosing_loops(stmt)):
-        if judge.reads.assigns(loop, name) or _loop_target_binds(loop, name):
+    for loop in reversed(fx.reads.enclosing_loops(stmt)):
+        if fx.reads.assigns(loop, name) or _loop_target_binds(loop, name):
             break
         if _saves_inside(saves, loop):
             break
@@ -270,12 +282,12 @@ def _saves_inside(saves: frozenset[Save], loop: ast.stmt) -> bool:
 
 
 # ---------------------------------------------------------------------- inplace flags
-def module_use_problem(m: Mutation, state: State, judge: "Judge") -> str | None:
+def module_use_problem(m: Mutation, state: State, fx: FixContext) -> str | None:
     """Would turning off ``inplace`` change what this call of an in-place module computes?"""
     if isinstance(m.stmt, ast.Expr):
         return "the call's result is discarded: the code relies on the in-place write"
-    live = other_live_names(m, state, judge, allow=(m.result_bound_to,))
-    if m.name and m.name != m.result_bound_to and judge.reads.read_after(m.name, m.stmt):
+    live = other_live_names(m, state, fx, allow=(m.result_bound_to,))
+    if m.name and m.name != m.result_bound_to and fx.reads.read_after(m.name, m.stmt):
         live = [m.name, *live]
     if live:
         shown = ", ".join(f"`{n}`" for n in live[:3])
@@ -283,52 +295,52 @@ def module_use_problem(m: Mutation, state: State, judge: "Judge") -> str | None:
     return None
 
 
-def _inplace_flag(m: Mutation, state: State, judge: "Judge") -> Plan:
+def inplace_flag(m: Mutation, state: State, fx: FixContext) -> Plan:
     if m.form is Form.SEQUENTIAL:
         assert m.module is not None and m.module.site is not None
         return Fix(FixKind.INPLACE_FLAG, m.module.site, f"construct `{m.module.display}` with `inplace=False`",
-                   FixSafety.SAFE, {"mode": "construction"}), None
+                   FixSafety.SAFE, InplaceFlagParams(mode="construction")), None
     if m.form is Form.MODULE:
         assert m.module is not None
         if m.module.site is None:
             return None, "the module is built where gradsafe cannot see it"
         if not m.module.certain:
             return None, "the module is chosen at run time from several alternatives"
-        problem = module_use_problem(m, state, judge)
+        problem = module_use_problem(m, state, fx)
         if problem:
             return None, problem
         return Fix(FixKind.INPLACE_FLAG, m.module.site, f"construct `{m.module.display}` with `inplace=False`",
-                   FixSafety.SAFE, {"mode": "construction"}), None
+                   FixSafety.SAFE, InplaceFlagParams(mode="construction")), None
     # F.relu(x, inplace=True) / torch.relu_(x)
     if isinstance(m.stmt, ast.Expr) and isinstance(m.stmt.value, ast.Call) and m.stmt.value is m.node:
         # The statement relies on the write: rebind the name to the result instead.
         if m.name is None or "." in m.name:
             return None, "the call's result is discarded and the input has no plain name to rebind"
-        problem = _argument_problem(m, judge) or _alias_problem(m, state, judge)
+        problem = _argument_problem(m, fx) or _alias_problem(m, state, fx)
         if problem:
             return None, problem
         return Fix(FixKind.INPLACE_FLAG, m.span, f"drop `inplace=True` and assign the result to `{m.name}`",
-                   FixSafety.SAFE, {"mode": "call", "rebind": m.name}), None
-    if m.name is not None and m.name != m.result_bound_to and judge.reads.read_after(m.name, m.stmt):
+                   FixSafety.SAFE, InplaceFlagParams(mode="call", rebind=m.name)), None
+    if m.name is not None and m.name != m.result_bound_to and fx.reads.read_after(m.name, m.stmt):
         return None, f"`{m.name}` is read after the in-place activation: turning `inplace` off would change the result"
-    problem = _alias_problem(m, state, judge, allow=(m.result_bound_to,))
+    problem = _alias_problem(m, state, fx, allow=(m.result_bound_to,))
     if problem:
         return None, problem
-    return Fix(FixKind.INPLACE_FLAG, m.span, "drop `inplace=True`", FixSafety.SAFE, {"mode": "call"}), None
+    return Fix(FixKind.INPLACE_FLAG, m.span, "drop `inplace=True`", FixSafety.SAFE, InplaceFlagParams(mode="call")), None
 
 
 # ---------------------------------------------------------------------- no_grad
-def _no_grad(code: str, m: Mutation, interp: "Interpreter", judge: "Judge", strip_data: bool = False) -> Plan:
-    if interp.higher_order:
+def no_grad(m: Mutation, fx: FixContext, strip_data: bool = False) -> Plan:
+    if fx.higher_order:
         return None, "the update follows `create_graph=True`: it must stay differentiable, so `no_grad` would drop terms"
     stmt = m.stmt
     description = "wrap the update in `with torch.no_grad():`"
-    params = {"strip_data": strip_data}
-    return Fix(FixKind.NO_GRAD, judge.ctx.span(stmt), description, FixSafety.SAFE, params), None
+    params = NoGradParams(strip_data=strip_data)
+    return Fix(FixKind.NO_GRAD, fx.ctx.span(stmt), description, FixSafety.SAFE, params), None
 
 
 # ---------------------------------------------------------------------- parameters
-def _parameter_local(m: Mutation, interp: "Interpreter", judge: "Judge") -> Plan:
+def parameter_local(m: Mutation, fx: FixContext) -> Plan:
     assert m.name is not None
     attr = m.name.split(".", 1)[1]
     if "." in attr:
@@ -338,12 +350,12 @@ def _parameter_local(m: Mutation, interp: "Interpreter", judge: "Judge") -> Plan
     if isinstance(m.stmt, ast.Expr) and m.stmt.value is not m.node:
         return None, "the write is part of a larger expression"
     local = attr
-    func = interp.scope.node
+    func = fx.scope.node
     used = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)}
     if local in used:
-        return None, f"the local name `{local}` is already used in `{interp.scope.qualname}`"
+        return None, f"the local name `{local}` is already used in `{fx.scope.qualname}`"
     if m.form is Form.METHOD:
-        info = interp.ctx.table.inplace_method(m.op)
+        info = fx.ctx.table.inplace_method(m.op)
         if info is None or info.out_of_place is None:
             return None, f"no out-of-place form of `{m.op}` is known"
         replacement = info.out_of_place
@@ -351,19 +363,20 @@ def _parameter_local(m: Mutation, interp: "Interpreter", judge: "Judge") -> Plan
         replacement = None
     else:
         return None, "no automatic rewrite for this form"
-    description = f"compute `{local} = {m.name}...` once and use `{local}` for the rest of `{interp.scope.qualname}`"
+    description = f"compute `{local} = {m.name}...` once and use `{local}` for the rest of `{fx.scope.qualname}`"
     return (
-        Fix(FixKind.PARAMETER_LOCAL, judge.ctx.span(m.stmt), description, FixSafety.NEEDS_VERIFICATION,
-            {"attr": m.name, "local": local, "method": m.op if m.form is Form.METHOD else None,
-             "replacement": replacement, "operator": m.op if m.form is Form.AUGASSIGN else None,
-             "function": judge.ctx.span(func) if isinstance(func, ast.AST) and hasattr(func, "lineno") else None}),
+        Fix(FixKind.PARAMETER_LOCAL, fx.ctx.span(m.stmt), description, FixSafety.NEEDS_VERIFICATION,
+            ParameterLocalParams(
+                attr=m.name, local=local, method=m.op if m.form is Form.METHOD else None, replacement=replacement,
+                operator=m.op if m.form is Form.AUGASSIGN else None,
+                function=fx.ctx.span(func) if isinstance(func, ast.AST) and hasattr(func, "lineno") else None)),
         None,
     )
 
 
 # ---------------------------------------------------------------------- helpers
-def _helper_return(m: Mutation, state: State, interp: "Interpreter", judge: "Judge") -> Plan:
-    ctx = interp.ctx
+def helper_return(m: Mutation, state: State, fx: FixContext) -> Plan:
+    ctx = fx.ctx
     helper = m.helper or ""
     func = ctx.functions.get(helper)
     if func is None:
@@ -395,39 +408,39 @@ def _helper_return(m: Mutation, state: State, interp: "Interpreter", judge: "Jud
         call_sites.append(ctx.span(call))
     if "." in helper:
         return None, "methods that mutate their arguments are not rewritten"
-    problem = _alias_problem(m, state, judge)
+    problem = _alias_problem(m, state, fx)
     if problem:
         return None, problem
     description = f"make `{helper}()` return `{param}` and rebind it at its {len(call_sites)} call site(s)"
     return (
         Fix(FixKind.HELPER_RETURN, ctx.span(func), description, FixSafety.NEEDS_VERIFICATION,
-            {"helper": helper, "param": param, "calls": tuple(call_sites), "index": index}),
+            HelperReturnParams(helper=helper, param=param, calls=tuple(call_sites), index=index)),
         None,
     )
 
 
 # ---------------------------------------------------------------------- `.data` / `.detach()` aliases
-def _copy_alias(code: str, m: Mutation, state: State, judge: "Judge") -> Plan:
+def copy_alias(m: Mutation, state: State, fx: FixContext, *, through_data: bool) -> Plan:
     base_names = [n for n in state.names_of(m.target.sids)
                   if n != m.name and state.env[n].alias is Alias.NONE and state.env[n].kind is Kind.TENSOR]
-    read_later = [n for n in base_names if judge.reads.read_after(n, m.stmt)]
+    read_later = [n for n in base_names if fx.reads.read_after(n, m.stmt)]
     if read_later:
         return None, (f"the forward reads `{read_later[0]}` after the write, so the write changes what it computes; "
                       "a copy would change the result")
     producer = m.target.producer
     if isinstance(m.target_node, ast.Attribute) and m.target_node.attr == "data":
         # `y.data.clamp_(...)` directly on the saved tensor: the differentiable op keeps the forward.
-        if code == "GS401":
-            return _out_of_place_data(m, state, judge)
+        if through_data:
+            return _out_of_place_data(m, state, fx)
         return None, "no automatic rewrite for this form"
     if producer is None or producer.op not in (".data", "detach()"):
         return None, "the alias is not made in this function"
     owner = _outside_owner(m, state)
     if owner:
         return None, f"the alias shares storage with {owner}: the write is meant for it, and a copy would drop it"
-    alias_text = judge.ctx.text(producer.span)
+    alias_text = fx.ctx.text(producer.span)
     return Fix(FixKind.CLONE, producer.span, f"make the alias a real copy: `{alias_text}.clone()`",
-               FixSafety.NEEDS_VERIFICATION, {"mode": "expression"}), None
+               FixSafety.NEEDS_VERIFICATION, CloneParams(mode="expression")), None
 
 
 def _outside_owner(m: Mutation, state: State) -> str | None:
@@ -440,19 +453,19 @@ def _outside_owner(m: Mutation, state: State) -> str | None:
     return None
 
 
-def _out_of_place_data(m: Mutation, state: State, judge: "Judge") -> Plan:
+def _out_of_place_data(m: Mutation, state: State, fx: FixContext) -> Plan:
     if m.form is not Form.METHOD or m.name is None:
         return None, "no automatic rewrite for this form"
-    info = judge.ctx.table.inplace_method(m.op)
+    info = fx.ctx.table.inplace_method(m.op)
     if info is None or info.out_of_place is None:
         return None, f"no out-of-place form of `{m.op}` is known"
-    problem = _argument_problem(m, judge) or _alias_problem(m, state, judge)
+    problem = _argument_problem(m, fx) or _alias_problem(m, state, fx)
     if problem:
         return None, problem
     return (
         Fix(FixKind.OUT_OF_PLACE, m.span, f"rewrite `{m.name}.data.{m.op}(...)` as `{m.name} = {m.name}.{info.out_of_place}(...)`",
-            FixSafety.NEEDS_VERIFICATION, {"name": m.name, "form": "method", "method": m.op,
-                                           "replacement": info.out_of_place, "through_data": True}),
+            FixSafety.NEEDS_VERIFICATION, OutOfPlaceParams(name=m.name, form="method", method=m.op,
+                                                           replacement=info.out_of_place, through_data=True)),
         None,
     )
 

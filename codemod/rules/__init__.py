@@ -1,9 +1,12 @@
 """The rule catalogue: every code gradsafe can report, with its documentation and examples.
 
-A rule is metadata.  The hazard analysis (``gradsafe.analysis``) decides *whether* an in-place op
-is a hazard and under which rule; the rule module says what the code means, why it matters, and
-shows an example that is bad and the code to use instead.  Those examples double as tests
-(``tests/test_rule_examples.py``) and as the text of ``gradsafe explain``.
+A rule here is metadata: the rule module says what the code means, why it matters, and shows an
+example that is bad and the code to use instead.  Those examples double as tests
+(``tests/test_rule_examples.py``) and as the text of ``gradsafe explain``.  The other half of each
+rule, when a write breaks it, its message and its fix, is in the family module of the same name in
+``gradsafe.analysis.checks``.  Everywhere else a rule is its ``Rule`` object (``SAVED_RESULT``), not
+its code: the code is spelled only here, in the selection and configuration parser, and in the
+traced process's table (``gradsafe.trace.runtime.events.RULE_CODES``, checked against this one).
 
 Codes are grouped by mechanism:
 

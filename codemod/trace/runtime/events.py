@@ -28,16 +28,29 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Rule codes (the catalogue in ``gradsafe.rules`` documents them; the runtime cannot import it).
-SAVED_RESULT = "GS101"
-SAVED_INPUT = "GS102"
-LEAF = "GS201"
-LEAF_VIEW = "GS202"
-MULTI_OUTPUT_VIEW = "GS301"
-OUT_WITH_GRAD = "GS302"
-NO_GRAD_VIEW = "GS303"
-DATA_WRITE = "GS401"
-DETACH_WRITE = "GS402"
+# The codes of the rules the detector reports, by each rule's stable name.  The runtime cannot import
+# the catalogue (``gradsafe.rules``), so this is the one copy: ``tests/test_rule_checks.py`` checks
+# every entry against the catalogue, so a code or name changed there fails the suite here.
+RULE_CODES = {
+    "saved-result-overwritten": "GS101",
+    "saved-input-overwritten": "GS102",
+    "leaf-mutated": "GS201",
+    "leaf-view-mutated": "GS202",
+    "multi-output-view-mutated": "GS301",
+    "out-argument-with-grad": "GS302",
+    "no-grad-view-mutated-with-grad": "GS303",
+    "data-write-to-saved": "GS401",
+    "detach-alias-write-to-saved": "GS402",
+}
+SAVED_RESULT = RULE_CODES["saved-result-overwritten"]
+SAVED_INPUT = RULE_CODES["saved-input-overwritten"]
+LEAF = RULE_CODES["leaf-mutated"]
+LEAF_VIEW = RULE_CODES["leaf-view-mutated"]
+MULTI_OUTPUT_VIEW = RULE_CODES["multi-output-view-mutated"]
+OUT_WITH_GRAD = RULE_CODES["out-argument-with-grad"]
+NO_GRAD_VIEW = RULE_CODES["no-grad-view-mutated-with-grad"]
+DATA_WRITE = RULE_CODES["data-write-to-saved"]
+DETACH_WRITE = RULE_CODES["detach-alias-write-to-saved"]
 
 # Codes whose events name the op and line that saved the overwritten tensor.
 OVERWRITES = frozenset({SAVED_RESULT, SAVED_INPUT, DATA_WRITE, DETACH_WRITE})

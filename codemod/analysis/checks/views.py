@@ -1,0 +1,71 @@
+"""GS3xx, the analysis of ``gradsafe.rules.views``: views that autograd forbids writing, and ``out=``."""
+
+from __future__ import annotations
+
+from gradsafe.analysis import remedies
+from gradsafe.analysis.checks.base import RuleAnalysis, Verdict, Write, what, written_name
+from gradsafe.analysis.mutations import Form
+from gradsafe.analysis.remedies import Plan
+from gradsafe.analysis.values import Alias, Tri, View
+from gradsafe.findings import Related
+from gradsafe.rules.views import MULTI_OUTPUT_VIEW, NO_GRAD_VIEW, OUT_WITH_GRAD
+
+
+def _direct(w: Write) -> bool:
+    """Grad mode is on and the write is not through a ``.data``/``.detach()`` alias."""
+    return w.m.grad_on and w.m.target.alias is Alias.NONE
+
+
+def multi_output_view_mutated(w: Write) -> Verdict | None:
+    """GS301: an output of unbind/split/chunk that may require grad."""
+    ref = w.m.target
+    if _direct(w) and ref.view is View.MULTI and ref.grad is not Tri.NO:
+        return Verdict(MULTI_OUTPUT_VIEW, premise=ref.grad)
+    return None
+
+
+def no_grad_view_mutated(w: Write) -> Verdict | None:
+    """GS303: a view made under ``no_grad``, written with grad mode on."""
+    if _direct(w) and w.m.target.nograd_view:
+        return Verdict(NO_GRAD_VIEW, premise=w.m.target.grad)
+    return None
+
+
+def out_with_grad(w: Write) -> Verdict | None:
+    """GS302: ``out=`` while an operand or the output may require grad."""
+    ref = w.m.target
+    if _direct(w) and w.m.form is Form.OUT and (w.operands_grad is not Tri.NO or ref.grad is not Tri.NO):
+        return Verdict(OUT_WITH_GRAD, premise=Tri.any([w.operands_grad, ref.grad]))
+    return None
+
+
+def _multi_output_message(w: Write, v: Verdict, related: list[Related]) -> str:
+    producer = w.m.target.producer
+    where = f"`{producer.op}` on line {producer.span.line}" if producer else "`unbind`/`split`/`chunk`"
+    if producer:
+        related.append(Related(producer.span, "multi-output views are made here"))
+    return f"{what(w.m)} modifies {written_name(w.m)}, an output of {where}, in place; this raises at the call"
+
+
+def _out_message(w: Write, v: Verdict, related: list[Related]) -> str:
+    return f"{what(w.m)} writes to `out=` while an argument requires grad; this raises at the call"
+
+
+def _no_grad_view_message(w: Write, v: Verdict, related: list[Related]) -> str:
+    return (f"{what(w.m)} modifies {written_name(w.m)}, a view created under `torch.no_grad()`, with grad mode on; "
+            "this raises at the call")
+
+
+def _by_form(w: Write, v: Verdict) -> Plan:
+    return remedies.by_form(w.m, w.state, w.fix, v.saves)
+
+
+def _ambiguous(w: Write, v: Verdict) -> Plan:
+    return None, "the intent is ambiguous: move the view and the write both inside or both outside `no_grad`"
+
+
+ANALYSES = (
+    RuleAnalysis(MULTI_OUTPUT_VIEW, _multi_output_message, _by_form),
+    RuleAnalysis(OUT_WITH_GRAD, _out_message, _by_form),
+    RuleAnalysis(NO_GRAD_VIEW, _no_grad_view_message, _ambiguous),
+)
