@@ -17,7 +17,7 @@ from typing import TextIO
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report
 from gradsafe.fix.loop import is_fixable
 from gradsafe.rules import get_rule

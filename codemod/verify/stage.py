@@ -21,7 +21,8 @@ from typing import Callable, Sequence
 
 from gradsafe.settings.config import Settings
 from gradsafe.findings import FixKind
-from gradsafe.run.pipeline import FileResult, process_source
+from gradsafe.results import FileResult
+from gradsafe.run.pipeline import process_source
 
 # Fix kinds whose edits can land outside the function of their finding.
 _FAR_REACHING = frozenset({FixKind.INPLACE_FLAG, FixKind.HELPER_RETURN})
