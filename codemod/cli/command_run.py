@@ -120,7 +120,7 @@ class Invocation:
 
 
 def start_run(command: Command, **options: Any) -> Run:
-    """The run of ``command`` with ``options`` (``Invocation`` fields); raises ``UsageError`` for a wrong command line."""
+    """The run of ``command`` with ``options`` (``Invocation`` fields); ``UsageError`` for a wrong command line."""
     return Run(command, Invocation(**options))
 
 

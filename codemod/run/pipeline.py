@@ -164,9 +164,10 @@ def process_paths(
     """Results in the order of ``items`` (discovery sorts them by path), whatever ``jobs`` is.
 
     With a ``cache``, the files it has results for are answered here, from their content digest
-    (indexed by ``stat``, see ``gradsafe.run.cache``) and a lookup, without being parsed (unless ``fix``/``preview`` must rewrite them).  The others go
-    to ``jobs`` worker processes when there is enough work to pay for starting them
-    (``gradsafe.run.parallel``), else they are processed here one by one.
+    (indexed by ``stat``, see ``gradsafe.run.cache``) and a lookup, without being parsed (unless
+    ``fix``/``preview`` must rewrite them).  The others go to ``jobs`` worker processes when there
+    is enough work to pay for starting them (``gradsafe.run.parallel``), else they are processed
+    here one by one.
     """
     items = list(items)
     known = _cached_results(items, settings, cache, rewriting=fix or preview) if cache is not None else {}
