@@ -53,6 +53,8 @@ def verify(**options: Any) -> None:
     """
 
     def body() -> int:
+        from gradsafe.verify.verdicts import Verdict
+
         run = start_run(Command.DIFF, no_verify=False, **options)
         if run.stdin:
             raise UsageError("verify runs code from files; '-' (standard input) is not supported")
@@ -66,7 +68,7 @@ def verify(**options: Any) -> None:
             for scope, verdict in sorted(result.verdicts.items()):
                 detail = result.verdict_details.get(scope, "")
                 typer.echo(f"{result.display}: {scope or '<module>'}: {verdict}" + (f": {detail}" if detail else ""))
-                if verdict not in ("verified", "repaired") and status == EXIT_CLEAN:
+                if not Verdict(verdict).emit_by_default and status == EXIT_CLEAN:
                     status = EXIT_FINDINGS
         if not run.options.quiet:
             counts: dict[str, int] = {}

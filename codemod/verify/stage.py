@@ -96,7 +96,7 @@ def verify_results(
         raise VerifyUnavailable(str(exc)) from None
     verify_settings = _with_options(base, options)
     root = Path(settings.root)
-    accepted = {Verdict.VERIFIED.value, Verdict.REPAIRED.value}
+    accepted = {verdict.value for verdict in Verdict if verdict.emit_by_default}
     if options.emit_unverified:
         accepted.add(Verdict.UNVERIFIED.value)
 
