@@ -217,7 +217,8 @@ class Run:
         given = self.options
         if not self.fixing or given.no_verify or not any(r.edit is not None for r in results):
             return
-        from gradsafe.verify.stage import VerifyOptions, VerifyUnavailable, verify_results
+        from gradsafe.verify import VerificationUnavailable
+        from gradsafe.verify.stage import VerifyOptions, verify_results
 
         options = VerifyOptions(
             scenarios=tuple(split_list(given.scenario) or ()),
@@ -239,7 +240,7 @@ class Run:
 
             try:
                 verify_results(results, self.settings, options, announce=announce, start_progress=start_progress)
-            except VerifyUnavailable as exc:
+            except VerificationUnavailable as exc:
                 raise UsageError(str(exc)) from None
 
     def stdin_result(self, raw: bytes) -> FileResult:
