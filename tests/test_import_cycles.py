@@ -99,3 +99,10 @@ def test_no_import_cycles() -> None:
     assert "gradsafe.run.cache" in graph["gradsafe.run.pipeline"]  # the finder sees imports
     checked = [c for c in cycles(graph) if not all(m.startswith(NOT_CHECKED_HERE) for m in c)]
     assert checked == []
+
+
+def test_the_cache_and_the_reports_do_not_depend_on_the_processing_code() -> None:
+    known = modules()
+    for name, path in known.items():
+        if name.startswith(("gradsafe.report", "gradsafe.results", "gradsafe.run.cache")):
+            assert "gradsafe.run.pipeline" not in imports(name, path, known), name
