@@ -22,7 +22,8 @@ from gradsafe.files.discovery import SourcePath
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.transforms.params import HelperReturnParams, ParameterLocalParams
-from gradsafe.run.pipeline import FileResult, process_path, process_paths
+from gradsafe.results import FileResult
+from gradsafe.run.pipeline import process_path, process_paths
 from gradsafe.files.source import content_hash
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

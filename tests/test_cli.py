@@ -245,7 +245,7 @@ def test_ctrl_c_exits_130_with_a_message(tree: Path, monkeypatch) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("gradsafe.cli.process_paths", interrupted)
+    monkeypatch.setattr("gradsafe.cli.command_run.process_paths", interrupted)
     (tree / "m.py").write_text("x = 1\n")
     result = invoke("check", "m.py")
     assert result.exit_code == 130

@@ -56,7 +56,7 @@ def test_the_script_counts_a_failure_and_exits_1(tmp_path: Path, monkeypatch) ->
     def unstable(source, settings, *, fix, **kwargs):  # each run "fixes" the text once more
         result = real(source, settings, fix=fix, **kwargs)
         calls.append(source.text)
-        from gradsafe.run.pipeline import Edit
+        from gradsafe.results import Edit
 
         result.edit = Edit(source, source.text + "# again\n")
         return result

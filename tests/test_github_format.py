@@ -9,7 +9,7 @@ import pytest
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, get_formatter
 from gradsafe.report.github import escape_data, escape_property
 

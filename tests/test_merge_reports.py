@@ -11,7 +11,7 @@ from report_repo import invoke, make_repo, pin_passes
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report
 from gradsafe.report.json import document, read_report, render
 

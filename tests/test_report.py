@@ -12,7 +12,7 @@ import pytest
 from gradsafe.fix import loop as rewrite
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import FORMATTERS, Command, RenderOptions, Report, get_formatter, sort_results
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "json-output.md"

@@ -13,7 +13,7 @@ from report_repo import REPORTS, invoke, make_repo, pin_passes
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Related, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, get_formatter
 from gradsafe.report.sarif import artifact_location, artifact_path
 from gradsafe.rules import all_rules

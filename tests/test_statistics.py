@@ -13,7 +13,7 @@ from report_repo import invoke, make_repo, pin_passes
 
 import gradsafe.fix.loop
 from gradsafe.findings import Finding, Fix, FixKind, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, get_formatter
 
 

@@ -28,7 +28,7 @@ from typing import Callable, Iterator, Sequence, TextIO
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding
 from gradsafe.files.paths import path_sort_key
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.fix.loop import is_fixable
 from gradsafe.rules import Policy, get_rule
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, TextIO
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, Totals, sort_results, write_json
 from gradsafe.fix.loop import is_fixable
 from gradsafe.rules import get_rule

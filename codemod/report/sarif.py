@@ -28,7 +28,7 @@ from gradsafe.errors import FileError
 from gradsafe.findings import Finding, Span
 from gradsafe.fix.hunks import line_diff
 from gradsafe.files.paths import path_sort_key
-from gradsafe.run.pipeline import Edit, FileResult
+from gradsafe.results import Edit, FileResult
 from gradsafe.report import RenderOptions, Report, severity, write_json
 from gradsafe.rules import INTERNAL_ERROR, IO_ERROR, SYNTAX_ERROR, Policy, Rule, all_rules
 

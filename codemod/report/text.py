@@ -17,7 +17,7 @@ from typing import TextIO
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report
 from gradsafe.fix.loop import is_fixable
 from gradsafe.rules import get_rule
@@ -57,8 +57,10 @@ def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool) -> str
     if not is_fixable(finding):
         return f"no fix: this version of gradsafe has no rewrite pass for `{fix.kind.value}` fixes yet"
     if after_fixing:
+        from gradsafe.verify.verdicts import Verdict  # here: `check` need not load the verify package
+
         verdict = result.verdict(finding)
-        if verdict in ("rejected", "unverified"):
+        if verdict is not None and not Verdict(verdict).emit_by_default:
             detail = result.verdict_detail(finding)
             return f"no fix: verification {verdict} the rewrite" + (f": {detail}" if detail else "")
         reason = _declined_reason(result, finding)

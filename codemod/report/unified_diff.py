@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 
-from gradsafe.run.pipeline import Edit
+from gradsafe.results import Edit
 
 NO_NEWLINE = b"\\ No newline at end of file\n"
 

@@ -60,7 +60,7 @@ from gradsafe import __version__
 from gradsafe.settings.config import Settings
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
-from gradsafe.run.pipeline import FileResult
+from gradsafe.results import FileResult
 from gradsafe.files.loading import read_bytes
 from gradsafe.rules import INTERNAL_ERROR
 

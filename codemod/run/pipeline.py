@@ -1,9 +1,10 @@
-"""One file from path to result: read -> parse -> analyse -> filter -> rewrite -> (verify) -> result.
+"""One file from path to result: read -> parse -> analyse -> filter -> rewrite -> result.
 
 ``process_path`` is a pure function of a path and the ``Settings`` and returns a picklable
-``FileResult``; nothing here prints or writes.  That is what lets ``process_paths`` hand files to
-a process pool (``--jobs``) and still yield identical, identically ordered results.  The emit
-stage (reports, diffs, writes) lives in the command line.
+``FileResult`` (``gradsafe.results``); nothing here prints or writes.  That is what lets
+``process_paths`` hand files to a process pool (``--jobs``) and still yield identical, identically
+ordered results.  Verification (``gradsafe.verify.stage``) runs after this, on the rewritten
+results; the emit stage (reports, diffs, writes) lives in the command line (``gradsafe.cli``).
 
 The analysis of the file as read (``check_source``) is what the result cache
 (``gradsafe.run.cache``) stores: a file whose content, settings and gradsafe are unchanged is not
@@ -20,9 +21,8 @@ import ast
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from gradsafe.run import parallel
 from gradsafe.analysis import analyse
@@ -33,49 +33,14 @@ from gradsafe.findings import Finding
 from gradsafe.fix.hunks import line_diff
 from gradsafe.files.loading import read_bytes, read_source
 from gradsafe.fix.resolution import resolved_findings
-from gradsafe.fix.loop import AppliedFix, DeclinedFix, RewriteError, fix_text
+from gradsafe.fix.loop import RewriteError, fix_text
 from gradsafe.rules import INTERNAL_ERROR, SYNTAX_ERROR
 from gradsafe.files.source import SourceFile, content_hash
+from gradsafe.results import Edit, FileResult
+from gradsafe.run.cache import FileIndex, ResultCache
 from gradsafe.settings.suppression import filter_suppressed
 
-if TYPE_CHECKING:
-    from gradsafe.run.cache import ResultCache
-
 BUG_HINT = "this is a bug in gradsafe, please report it (run with --verbose for the traceback)"
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A rewrite of one file, ready to be shown as a diff or written."""
-
-    source: SourceFile  # as read (encoding, BOM and content hash for the write-back)
-    new_text: str
-
-
-@dataclass
-class FileResult:
-    display: str
-    # Findings on the file as it is after this run: all of them for `check`, the ones that
-    # remain after fixing for `diff` / `fix` (positions in the rewritten text).
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    edit: Edit | None = None  # only when fixes changed the text
-    applied: list[AppliedFix] = field(default_factory=list)
-    declined: list[DeclinedFix] = field(default_factory=list)
-    # Findings of the file as read that the rewrite (`edit`) resolves, at their positions in
-    # the file as read (``gradsafe.fix.resolution``); empty when no fixes were computed.
-    fixed: list[Finding] = field(default_factory=list)
-    # Verification verdicts by `Finding.scope` ("verified", "repaired", "rejected", "unverified");
-    # empty when verification did not run.  Reports show a finding's verdict as that of its scope.
-    verdicts: dict[str, str] = field(default_factory=dict)
-    # The verifier's one-line explanation of each verdict, by scope (what differed, why no inputs).
-    verdict_details: dict[str, str] = field(default_factory=dict)
-
-    def verdict(self, finding: Finding) -> str | None:
-        return self.verdicts.get(finding.scope)
-
-    def verdict_detail(self, finding: Finding) -> str | None:
-        return self.verdict_details.get(finding.scope)
 
 
 class _Unparsable(Exception):
@@ -199,9 +164,10 @@ def process_paths(
     """Results in the order of ``items`` (discovery sorts them by path), whatever ``jobs`` is.
 
     With a ``cache``, the files it has results for are answered here, from their content digest
-    (indexed by ``stat``, see ``gradsafe.run.cache``) and a lookup, without being parsed (unless ``fix``/``preview`` must rewrite them).  The others go
-    to ``jobs`` worker processes when there is enough work to pay for starting them
-    (``gradsafe.run.parallel``), else they are processed here one by one.
+    (indexed by ``stat``, see ``gradsafe.run.cache``) and a lookup, without being parsed (unless
+    ``fix``/``preview`` must rewrite them).  The others go to ``jobs`` worker processes when there
+    is enough work to pay for starting them (``gradsafe.run.parallel``), else they are processed
+    here one by one.
     """
     items = list(items)
     known = _cached_results(items, settings, cache, rewriting=fix or preview) if cache is not None else {}
@@ -222,8 +188,6 @@ def _cached_results(
     are left to ``process_path``, which finds the findings in the cache too and goes straight to
     the rewrite.
     """
-    from gradsafe.run.cache import FileIndex  # here: the cache module imports this one
-
     index = FileIndex(cache.directory)
     now_ns = time.time_ns()
     known: dict[int, FileResult] = {}

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradsafe.trace import runtime
+import gradsafe.trace.runtime as runtime_package
 from gradsafe.trace.report import TraceFinding, findings_from_events
 from gradsafe.trace.runtime import scenario as scenarios
 from gradsafe.trace.runtime.events import Event, read_session
 from gradsafe.trace.runtime.session import CONFIG
 
 SESSION_VARIABLE = "GRADSAFE_TRACE_SESSION"  # read by runtime/bootstrap.py, which cannot import this
-_RUNTIME_DIR = Path(runtime.__file__).parent
+_RUNTIME_DIR = Path(runtime_package.__file__).parent
 _SCENARIO_CODE = "from _gradsafe_trace_runtime.scenario import main; main()"
 
 

@@ -20,7 +20,7 @@ of the original, with the gradient of ``functionalize(original)`` as a second op
 runs backward itself, the original with its post-backward parameter updates untracked);
 ``rejected`` (the detail and ``mismatches`` say what differed and by how much); ``unverified``
 (no inputs, or the original cannot run on them; the detail says how to provide inputs).
-Only ``verified`` and ``repaired`` hunks should be emitted by default.
+Only ``verified`` and ``repaired`` hunks should be emitted by default (``Verdict.emit_by_default``).
 
 **Inputs**, in order: calls recorded while the configured *scenarios* run (zero-argument
 callables, run against both versions and compared as whole programs too), user *examples*

@@ -21,7 +21,8 @@ from typing import Callable, Sequence
 
 from gradsafe.settings.config import Settings
 from gradsafe.findings import FixKind
-from gradsafe.run.pipeline import FileResult, process_source
+from gradsafe.results import FileResult
+from gradsafe.run.pipeline import process_source
 
 # Fix kinds whose edits can land outside the function of their finding.
 _FAR_REACHING = frozenset({FixKind.INPLACE_FLAG, FixKind.HELPER_RETURN})
@@ -37,10 +38,6 @@ class VerifyOptions:
     timeout: float | None = None
     workers: int | None = None
     emit_unverified: bool = False
-
-
-class VerifyUnavailable(Exception):
-    """Verification cannot run here (torch missing, no worker); the message says what to do."""
 
 
 @dataclass
@@ -68,14 +65,18 @@ def verify_results(
     announce: Callable[[str], None],
     start_progress: Callable[[int], Callable[[str, str], None]] | None = None,
 ) -> None:
-    """Verify every rewritten file in ``results`` and keep only proven changes (in place)."""
+    """Verify every rewritten file in ``results`` and keep only proven changes (in place).
+
+    Raises ``VerificationUnavailable`` when verification cannot run here (no torch, no worker).
+    """
+    # Looked up at each call (tests replace ``gradsafe.verify.torch_available``).
     from gradsafe.verify import (
         FileChange,
         SettingsError,
-        count_targets,
         VerificationUnavailable,
         VerifySettings,
         WorkerPool,
+        count_targets,
         notice,
         torch_available,
         verify,
@@ -86,16 +87,16 @@ def verify_results(
     if not states:
         return
     if not torch_available():
-        raise VerifyUnavailable(
+        raise VerificationUnavailable(
             "verification needs torch: pip install 'gradsafe[verify]' (torch==2.13.0), or pass --no-verify"
         )
     try:
         base = VerifySettings.from_config(settings.verify)
     except SettingsError as exc:  # validated when the configuration was loaded; kept for safety
-        raise VerifyUnavailable(str(exc)) from None
+        raise VerificationUnavailable(str(exc)) from None
     verify_settings = _with_options(base, options)
     root = Path(settings.root)
-    accepted = {Verdict.VERIFIED.value, Verdict.REPAIRED.value}
+    accepted = {verdict.value for verdict in Verdict if verdict.emit_by_default}
     if options.emit_unverified:
         accepted.add(Verdict.UNVERIFIED.value)
 
@@ -116,10 +117,7 @@ def verify_results(
             batch = changes(pending)
             if not batch:
                 break
-            try:
-                verdicts = verify(batch, verify_settings, root=root, progress=progress, pool=pool)
-            except VerificationUnavailable as exc:
-                raise VerifyUnavailable(str(exc)) from None
+            verdicts = verify(batch, verify_settings, root=root, progress=progress, pool=pool)
             by_path: dict[Path, list] = {}
             for verdict in verdicts:
                 by_path.setdefault(Path(verdict.path), []).append(verdict)

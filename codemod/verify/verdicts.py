@@ -31,6 +31,7 @@ class Verdict(str, enum.Enum):
 
     @property
     def emit_by_default(self) -> bool:
+        """Whether ``diff`` and ``fix`` emit a rewrite with this verdict (``--unverified`` adds ``unverified``)."""
         return self in (Verdict.VERIFIED, Verdict.REPAIRED)
 
 

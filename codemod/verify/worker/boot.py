@@ -2,7 +2,7 @@
 
 The supervisor runs ``python <this file> <package dir> <worker arguments>``.  Running a file puts
 its folder first on ``sys.path``; that entry is removed before anything else, so a user module
-named like a worker module (``judge.py``, ``session.py``) is never shadowed by gradsafe's own.
+named like a worker module (``verifier.py``, ``session.py``) is never shadowed by gradsafe's own.
 The package is then loaded from ``<package dir>`` under the name ``gradsafe`` (so the worker needs
 gradsafe neither installed nor importable in that interpreter, and a ``gradsafe_*.py``,
 ``codemod.py`` or ``transforms.py`` of the user's cannot stand in for it), and the worker's

@@ -127,9 +127,6 @@ class Failure:
         text = f"{self.type}: {message}" if message else self.type
         return f"{_clip(text)}{where}"
 
-    def same_as(self, other: Failure | None) -> bool:
-        return other is not None and (self.type, self.message) == (other.type, other.message)
-
 
 def _clip(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -10,7 +10,7 @@ class defined in a changed file is recorded as ``Net()`` (whichever class define
 scenarios the wrappers only pass calls through.
 
 This is how a function deep inside a model is checked with realistic inputs, and how a function
-that stopped mutating its argument is judged by its callers (see ``judge``).
+that stopped mutating its argument is judged by its callers (see ``verifier``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One verification job inside the worker: build both worlds, run the scenarios, judge the targets.
+"""One verification job inside the worker: build both worlds, run the scenarios, decide each target's verdict.
 
 Events go back to the parent as they happen (see ``gradsafe.verify.protocol``), so a crash or a
 hang loses only the scenario or target that was running.  Process-wide state that user code may
@@ -20,7 +20,7 @@ import torch
 
 from gradsafe.verify.verdicts import TargetVerdict
 from gradsafe.verify.worker.compare import Tolerance
-from gradsafe.verify.worker.judge import Judge, Tolerances
+from gradsafe.verify.worker.verifier import TargetVerifier, Tolerances
 from gradsafe.verify.worker.project import Project
 from gradsafe.verify.worker.recording import Recorder
 from gradsafe.verify.worker.scenarios import ScenarioOutcome, Status, run_scenario, scenario_paths
@@ -81,7 +81,7 @@ def run_job(job: dict[str, Any], emit: Emit, timeout: float) -> None:
             outcomes.append(outcome)
             emit({"event": "scenario", **outcome.to_json()})
         current: list[str] = []
-        judge = Judge(
+        verifier = TargetVerifier(
             worlds,
             recorders,
             tolerances,
@@ -97,9 +97,9 @@ def run_job(job: dict[str, Any], emit: Emit, timeout: float) -> None:
             current[:] = [path_text, qualname]
             start({"target": current, "phase": "inputs"})
             with _restoring_process_state(sandbox):
-                judgement = judge.judge(Target(Path(path_text).resolve(), qualname))
+                decision = verifier.decide(Target(Path(path_text).resolve(), qualname))
             verdict = TargetVerdict(
-                Path(path_text), qualname, judgement.verdict, judgement.detail, judgement.how, judgement.mismatches
+                Path(path_text), qualname, decision.verdict, decision.detail, decision.how, decision.mismatches
             )
             emit({"event": "result", **verdict.to_json()})
     finally:

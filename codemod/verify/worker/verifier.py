@@ -1,4 +1,4 @@
-"""Deciding a target's verdict from runs of the original and the rewrite on the same inputs.
+"""``TargetVerifier``: a target's verdict (a ``Decision``) from runs of the original and the rewrite on the same inputs.
 
 For each input pair (``inputs``: recorded, then examples, then synthesized; the first pair that
 gives more than "unverified" decides), both versions run in float64 with grad enabled (falling
@@ -72,7 +72,9 @@ HOW_TO_PROVIDE = (
 
 
 @dataclass(frozen=True)
-class Judgement:
+class Decision:
+    """A target's verdict, why, the inputs it came from, what differed, and whether the contract changed."""
+
     verdict: Verdict
     detail: str
     how: str = ""
@@ -108,8 +110,8 @@ class _Trial:
 
     def verdict(
         self, verdict: Verdict, detail: str, mismatches: Sequence[Mismatch] = (), contract_changed: bool = False
-    ) -> Judgement:
-        return Judgement(verdict, detail, self.pair.how, tuple(mismatches), contract_changed)
+    ) -> Decision:
+        return Decision(verdict, detail, self.pair.how, tuple(mismatches), contract_changed)
 
 
 def _first(mismatches: Sequence[Mismatch]) -> str:
@@ -117,7 +119,9 @@ def _first(mismatches: Sequence[Mismatch]) -> str:
     return mismatches[0].describe() + more
 
 
-class Judge:
+class TargetVerifier:
+    """Decides each target's verdict by running both versions in the worker's two worlds (decisions are memoized)."""
+
     def __init__(
         self,
         worlds: dict[str, World],
@@ -135,25 +139,25 @@ class Judge:
         self.scenarios = scenarios
         self.scenario_problems = scenario_problems
         self.on_phase = on_phase
-        self._done: dict[Target, Judgement] = {}
+        self._done: dict[Target, Decision] = {}
         self._active: set[Target] = set()
 
-    def judge(self, target: Target) -> Judgement:
+    def decide(self, target: Target) -> Decision:
         if target in self._done:
             return self._done[target]
         if target in self._active:
-            return Judgement(Verdict.UNVERIFIED, f"{target.qualname} is its own caller")
+            return Decision(Verdict.UNVERIFIED, f"{target.qualname} is its own caller")
         self._active.add(target)
         try:
-            judgement = self._judge(target)
+            decision = self._decide(target)
         finally:
             self._active.discard(target)
-        self._done[target] = judgement
-        return judgement
+        self._done[target] = decision
+        return decision
 
     # One target ------------------------------------------------------------------------------
 
-    def _judge(self, target: Target) -> Judgement:
+    def _decide(self, target: Target) -> Decision:
         modules: dict[str, ModuleType] = {}
         for version, world in self.worlds.items():
             try:
@@ -161,16 +165,16 @@ class Judge:
             except BaseException as exc:  # importing runs user code
                 failure = Failure.of(exc, "call", world)
                 if version == ORIGINAL:
-                    return Judgement(Verdict.UNVERIFIED, f"importing the original file fails: {failure.describe()}")
-                return Judgement(Verdict.REJECTED, f"importing the rewritten file fails: {failure.describe()}")
+                    return Decision(Verdict.UNVERIFIED, f"importing the original file fails: {failure.describe()}")
+                return Decision(Verdict.REJECTED, f"importing the rewritten file fails: {failure.describe()}")
         try:
             kind = kind_of(modules[ORIGINAL], target.qualname)
         except LookupError as exc:
-            return Judgement(Verdict.UNVERIFIED, str(exc))
+            return Decision(Verdict.UNVERIFIED, str(exc))
         try:
             kind_of(modules[REWRITE], target.qualname)
         except LookupError:
-            return Judgement(Verdict.REJECTED, f"{target.qualname} is not defined in the rewrite")
+            return Decision(Verdict.REJECTED, f"{target.qualname} is not defined in the rewrite")
         if kind is Kind.SCENARIO_ONLY:
             return self._from_scenarios(target)
         unit = _Unit(target, kind, modules, recording_keys(target, modules[ORIGINAL], kind))
@@ -179,13 +183,13 @@ class Judge:
             if isinstance(item, Unavailable):
                 reasons.setdefault(item.reason, [])
                 continue
-            judgement = self._pair(unit, item)
-            if judgement.verdict is Verdict.UNVERIFIED:
-                reasons.setdefault(judgement.detail, []).append(item.how)
+            decision = self._pair(unit, item)
+            if decision.verdict is Verdict.UNVERIFIED:
+                reasons.setdefault(decision.detail, []).append(item.how)
                 continue
-            if judgement.contract_changed:
-                judgement = self._through_callers(unit, judgement)
-            return judgement
+            if decision.contract_changed:
+                decision = self._through_callers(unit, decision)
+            return decision
         by_callers = self._by_callers(unit, "it has no inputs of its own", Verdict.UNVERIFIED)
         if by_callers is not None:
             if by_callers.verdict is not Verdict.UNVERIFIED:
@@ -206,7 +210,7 @@ class Judge:
             except Exception as exc:  # building inputs runs user code
                 yield Unavailable(f"building inputs failed ({type(exc).__name__}: {exc})")
 
-    def _no_inputs(self, unit: _Unit, reasons: dict[str, list[str]]) -> Judgement:
+    def _no_inputs(self, unit: _Unit, reasons: dict[str, list[str]]) -> Decision:
         example = "example__" + unit.target.qualname.replace(".", "__")
         if unit.kind is Kind.MODULE_INSTANCES:
             example = "example__<instance name>"
@@ -222,18 +226,18 @@ class Judge:
         notes += [
             f"with inputs from {'; '.join(hows)}: {reason}" if hows else reason for reason, hows in reasons.items()
         ]
-        return Judgement(
+        return Decision(
             Verdict.UNVERIFIED, "no inputs: " + "; ".join(notes) + "; " + HOW_TO_PROVIDE.format(example=example)
         )
 
-    def _from_scenarios(self, target: Target) -> Judgement:
+    def _from_scenarios(self, target: Target) -> Decision:
         what = (
             "the module's own statements" if target.qualname == MODULE_UNIT else f"the body of class {target.qualname}"
         )
         exercising = [s for s in self.scenarios if any(path == target.path for path, _ in s.reached)]
         failed = [s for s in exercising if s.status in (Status.DIFFER, Status.REWRITE_RAISED)]
         if failed:
-            return Judgement(
+            return Decision(
                 Verdict.REJECTED,
                 f"scenario {failed[0].name}: {failed[0].detail}",
                 f"scenario {failed[0].name}",
@@ -241,13 +245,13 @@ class Judge:
             )
         equal = [s for s in exercising if s.status == Status.EQUAL]
         if equal:
-            return Judgement(
+            return Decision(
                 Verdict.VERIFIED,
                 f"a change to {what} is checked only by scenarios; "
                 f"{equal[0].name} gives equal results ({equal[0].detail})",
                 f"scenario {equal[0].name}",
             )
-        return Judgement(
+        return Decision(
             Verdict.UNVERIFIED,
             f"a change to {what} can only be checked by a scenario that runs code of this file, "
             "and none ran both versions to completion; "
@@ -256,7 +260,7 @@ class Judge:
 
     # One input pair --------------------------------------------------------------------------
 
-    def _pair(self, unit: _Unit, pair: InputPair) -> Judgement:
+    def _pair(self, unit: _Unit, pair: InputPair) -> Decision:
         call_kind = pair.via or unit.kind
         trial = _Trial(
             unit,
@@ -267,7 +271,7 @@ class Judge:
 
         self.on_phase("original")
         original = self._run_original(trial)
-        if isinstance(original, Judgement):
+        if isinstance(original, Decision):
             return original
         if original.error is not None and original.error.inplace is None:
             native = _Trial(trial.unit, trial.pair, trial.calls, dtype=None)
@@ -309,7 +313,7 @@ class Judge:
             return self._against_untracked_updates(trial, rewrite, why)
         return self._against_finite_differences(trial, original, rewrite, why)
 
-    def _run_original(self, trial: _Trial) -> Execution | Judgement:
+    def _run_original(self, trial: _Trial) -> Execution | Decision:
         world = self.worlds[ORIGINAL]
         if trial.pair.via is None:
             return execute(trial.calls[ORIGINAL], trial.inputs(ORIGINAL), world, grad=True, dtype=trial.dtype)
@@ -323,7 +327,7 @@ class Judge:
 
     def _against_finite_differences(
         self, trial: _Trial, original: Execution, rewrite: Execution, why: str
-    ) -> Judgement:
+    ) -> Decision:
         """Repaired when the rewrite matches the original's forward (under no_grad) and FD gradients."""
         self.on_phase("reference")
         if original.ran_backward or rewrite.ran_backward:
@@ -396,7 +400,7 @@ class Judge:
         mismatches = compare(grads, rewrite.grads, self.tolerances.reference, label=lambda n: f"grad of {n}")
         return mismatches or "; the gradient of functionalize(original) agrees"
 
-    def _against_untracked_updates(self, trial: _Trial, rewrite: Execution, why: str) -> Judgement:
+    def _against_untracked_updates(self, trial: _Trial, rewrite: Execution, why: str) -> Decision:
         self.on_phase("reference")
         reference = execute(
             trial.calls[ORIGINAL],
@@ -428,19 +432,19 @@ class Judge:
 
     # Judging by callers ----------------------------------------------------------------------
 
-    def _through_callers(self, unit: _Unit, judgement: Judgement) -> Judgement:
+    def _through_callers(self, unit: _Unit, decision: Decision) -> Decision:
         """A contract change: every recorded caller must behave the same, or it is rejected."""
-        change = f"the rewrite changes what its callers see ({judgement.detail})"
-        found = self._by_callers(unit, change, Verdict.REJECTED, judgement.mismatches)
+        change = f"the rewrite changes what its callers see ({decision.detail})"
+        found = self._by_callers(unit, change, Verdict.REJECTED, decision.mismatches)
         if found is None:
-            return Judgement(
-                Verdict.REJECTED, f"{change}, and no scenario shows who calls it", judgement.how, judgement.mismatches
+            return Decision(
+                Verdict.REJECTED, f"{change}, and no scenario shows who calls it", decision.how, decision.mismatches
             )
-        return replace(found, how=f"{judgement.how}, via its callers")
+        return replace(found, how=f"{decision.how}, via its callers")
 
     def _by_callers(
         self, unit: _Unit, premise: str, unproven: Verdict, mismatches: tuple[Mismatch, ...] = ()
-    ) -> Judgement | None:
+    ) -> Decision | None:
         """The verdict of the recorded callers (each run in both versions), or None without callers.
 
         ``unproven`` is the verdict when a caller cannot be checked or is not shown to agree:
@@ -454,19 +458,19 @@ class Judge:
         if not callers:
             return None
         checkable = set(self.worlds[ORIGINAL].project.files)
-        results: list[tuple[str, Judgement]] = []
+        results: list[tuple[str, Decision]] = []
         for caller in sorted(callers, key=lambda c: (str(c.path), c.unit)):
             name = f"{self.worlds[ORIGINAL].project.display(caller.path)}:{caller.unit}"
             if caller.path not in checkable or caller.unit == MODULE_UNIT:
-                return Judgement(unproven, f"{premise}, and its caller {name} cannot be checked", "", mismatches)
-            results.append((name, self.judge(Target(caller.path, caller.unit))))
+                return Decision(unproven, f"{premise}, and its caller {name} cannot be checked", "", mismatches)
+            results.append((name, self.decide(Target(caller.path, caller.unit))))
         for verdict in (Verdict.REJECTED, Verdict.UNVERIFIED):
             for name, result in results:
                 if result.verdict is verdict:
                     worst = Verdict.REJECTED if verdict is Verdict.REJECTED else unproven
-                    return Judgement(
+                    return Decision(
                         worst, f"{premise}; caller {name}: {result.detail}", result.how, result.mismatches or mismatches
                     )
         names = ", ".join(name for name, _ in results)
         overall = Verdict.REPAIRED if any(r.verdict is Verdict.REPAIRED for _, r in results) else Verdict.VERIFIED
-        return Judgement(overall, f"{premise}, and every caller agrees with it: {names}", "via its callers")
+        return Decision(overall, f"{premise}, and every caller agrees with it: {names}", "via its callers")
