@@ -125,11 +125,16 @@ class FixParams:
 
 
 def params_type(kind: FixKind) -> type[FixParams]:
-    """The parameter class of ``kind``'s pass."""
-    if kind not in _PARAMS_TYPES:
-        # The classes are declared beside the passes, which import this module: load them on demand.
-        import gradsafe.transforms.params  # noqa: F401
-    return _PARAMS_TYPES[kind]
+    """The parameter class of ``kind``'s pass.
+
+    The classes are declared beside the passes (``gradsafe.transforms.params``, which imports this
+    module) and register themselves here when that module is imported: whoever builds a ``Fix``
+    from a stored mapping (the result cache, the JSON report reader) imports it first.
+    """
+    try:
+        return _PARAMS_TYPES[kind]
+    except KeyError:
+        raise LookupError(f"no parameter class for {kind.value} fixes: import gradsafe.transforms.params") from None
 
 
 @dataclass(frozen=True)

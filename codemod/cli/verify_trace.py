@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from gradsafe.rules.arguments import HELPER_MUTATES_ARGUMENT
 from gradsafe.cli.app import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, app, guarded
 from gradsafe.cli.command_run import Run, start_run, write_result
 from gradsafe.cli.options import (
@@ -171,7 +172,7 @@ def _fix_traced(run: Run, traced: TraceResult, project: Path) -> int:
         for caller in getattr(found.event, "callers", ())[:1]:
             # A write inside a helper: its call site is where the caller's tensor gets written.
             caller_path = os.path.abspath(caller.path)
-            sites.setdefault(caller_path, set()).add((caller.line, "GS502"))
+            sites.setdefault(caller_path, set()).add((caller.line, HELPER_MUTATES_ARGUMENT.code))
     if not sites:
         typer.echo("gradsafe: nothing to fix: no hazard happened in the traced run", err=True)
         return EXIT_CLEAN

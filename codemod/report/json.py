@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any, Mapping, TextIO
 
 from gradsafe.errors import FileError
+import gradsafe.transforms.params  # noqa: F401  (registers the fix parameter classes it rebuilds)
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, Totals, sort_results, write_json

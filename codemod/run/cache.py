@@ -59,6 +59,7 @@ from typing import Any
 from gradsafe import __version__
 from gradsafe.settings.config import Settings
 from gradsafe.errors import FileError
+import gradsafe.transforms.params  # noqa: F401  (registers the fix parameter classes it rebuilds)
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.results import FileResult
 from gradsafe.files.loading import read_bytes
