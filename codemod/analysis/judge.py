@@ -21,8 +21,8 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Iterator, Mapping
 
-from gradsafe.analysis.context import ModuleContext
 from gradsafe.analysis.hazards import Judge
+from gradsafe.analysis.interpreter import InterpretedContext as ModuleContext
 from gradsafe.analysis.interpreter import Interpreter, Scope, flag_passed_positionally, make_scope
 from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Finding, FixKind, Span
