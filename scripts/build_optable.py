@@ -21,6 +21,11 @@ installed torch.
    fails: a table that is wrong would make the codemod rewrite safe code or miss real hazards.
 3. In-place forms (the ``op_`` method, ``inplace=True``) are run the same way to learn what they
    save: their own result, a private copy of their input, an internal mask, or nothing.
+4. Tensor and module members the analysis recognises by name (``x.item()`` is a plain value,
+   ``x.argmax()`` never requires grad, ``x.T`` is a view, ``m.eval()`` returns ``m``) and factory
+   functions outside the catalogue are measured by ``optable_members.py`` (next to this script)
+   into the sections ``tensor_methods``, ``tensor_attributes``, ``module_methods``,
+   ``module_attributes`` and ``factories``.
 
 When an API has several samples (``x ** 2`` and ``x ** t``; ``x[1:3]`` and ``x[idx]``; a module in
 train and eval mode), its entry is the union of what the samples showed: what a call *may* save or
@@ -43,6 +48,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # optable_members.py sits next to this script
+from optable_members import members_table  # noqa: E402
 
 log = logging.getLogger("build_optable")
 
@@ -1133,12 +1141,14 @@ class Builder:
             warnings.simplefilter("ignore", UserWarning)
             ops = {api.name: self.entry(api) for api in CATALOGUE}
             methods = {name: self.inplace_method(name) for name in inplace_method_names()}
+            members = members_table(self.notes)
         return {
             "schema": SCHEMA,
             "torch_version": torch.__version__,
             "ops": ops,
             "inplace_methods": methods,
             "inplace_functions": inplace_functions(),
+            **members,
         }
 
 
@@ -1326,6 +1336,10 @@ def main(argv: list[str] | None = None) -> int:
     log.info("ops: %d (%s)", len(table["ops"]), ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     log.info(
         "in-place methods: %d, in-place functions: %d", len(table["inplace_methods"]), len(table["inplace_functions"])
+    )
+    log.info(
+        "members: %s", ", ".join(f"{section} {len(table[section])}" for section in
+                                 ("tensor_methods", "tensor_attributes", "module_methods", "module_attributes", "factories"))
     )
     log.info("measured in %.1f s on torch %s", elapsed, torch.__version__)
     if not options.no_cross_check:

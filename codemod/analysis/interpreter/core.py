@@ -17,6 +17,7 @@ from gradsafe.analysis.interpreter.modules import ModuleCalls
 from gradsafe.analysis.interpreter.scope import Scope, scalar_params, tensor_params
 from gradsafe.analysis.interpreter.statements import StatementRules
 from gradsafe.analysis.interpreter.syntax import mentions_grad, reads_grad_of, short_text
+from gradsafe.analysis.interpreter.tables import member_sets
 from gradsafe.analysis.interpreter.torch_api import TorchApiCalls
 from gradsafe.analysis.mutations import Form, Mutation
 from gradsafe.analysis.names import dotted
@@ -45,6 +46,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
         self._continue_states: list[list[State]] = []
         self.higher_order = False  # autograd.grad(create_graph=True) seen: updates stay differentiable
         self.assume_tensor_args = False  # summaries: the caller passes tensors
+        self.members = member_sets(ctx.table)  # the member names the rules test
 
     # ------------------------------------------------------------------ entry points
     def initial_state(self, arg_refs: dict[str, Ref] | None = None) -> State:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from gradsafe.analysis.interpreter.joins import join_refs
 from gradsafe.analysis.interpreter.scope import Scope
-from gradsafe.analysis.interpreter.tables import BIN_OPS, OP_SYMBOLS, VALUE_ATTRS, VIEW_ATTRS
+from gradsafe.analysis.interpreter.tables import BIN_OPS, OP_SYMBOLS, MemberSets
 from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
@@ -27,6 +27,7 @@ class ExpressionRules:
     ctx: ModuleContext
     scope: Scope
     grad_on: bool
+    members: MemberSets
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node: ast.expr, state: State, bound_to: str | None = None) -> Ref:
@@ -80,7 +81,7 @@ class ExpressionRules:
         key = dotted(node)
         if key is not None and key in state.env:
             return state.env[key]
-        if node.attr in VALUE_ATTRS:
+        if node.attr in self.members.value_attributes:
             self.eval(node.value, state)
             return VALUE
         if self.ctx.imports.resolve(node) is not None:
@@ -92,7 +93,7 @@ class ExpressionRules:
             sid = self.ctx.site_id(("grad", key or id(node)))
             state.heap.setdefault(sid, Storage(label=f"`{ast.unparse(node)}`"))
             return Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.NO)
-        if node.attr in VIEW_ATTRS and base.is_tensorish:
+        if node.attr in self.members.view_attributes and base.is_tensorish:
             return base.with_(view=View.VIEW if base.view is View.NONE else base.view, producer=None)
         if base.kind is Kind.MODULE and base.module is not None:
             return self.module_attribute(base.module, node, key, state)

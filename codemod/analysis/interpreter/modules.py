@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.interpreter.syntax import SpanNode, flag_passed_positionally, truthy
-from gradsafe.analysis.interpreter.tables import MODULE_SELF_METHODS, PARAM_METHODS
+from gradsafe.analysis.interpreter.tables import MemberSets
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.values import UNKNOWN, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri
 
@@ -27,6 +27,7 @@ class ModuleCalls:
     ctx: ModuleContext
     scope: Scope
     grad_on: bool
+    members: MemberSets
 
     # --- modules
     def construct_module(self, api: str | None, node: ast.Call, state: State) -> Ref:
@@ -95,10 +96,10 @@ class ModuleCalls:
         module = receiver.module
         if method == "forward" or method == "__call__":
             return self.call_module(receiver, node, state, bound_to)
-        if method in PARAM_METHODS:
+        if method in self.members.parameter_methods:
             self.eval_args(node, state)
             return self.params_ref(node, state, named=method == "named_parameters")
-        if method in MODULE_SELF_METHODS:
+        if method in self.members.module_self_methods:
             self.eval_args(node, state)
             if method == "eval" and module is not None:
                 return receiver.with_(module=replace(module, eval_mode=True))

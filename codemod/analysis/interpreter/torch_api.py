@@ -13,13 +13,7 @@ import ast
 from typing import TYPE_CHECKING, Iterable
 
 from gradsafe.analysis.interpreter.syntax import display_op, literal_kinds, truthy
-from gradsafe.analysis.interpreter.tables import (
-    ALIAS_METHODS,
-    FACTORIES,
-    PARAM_METHODS,
-    TENSOR_FACTORY_METHODS,
-    TENSOR_VALUE_METHODS,
-)
+from gradsafe.analysis.interpreter.tables import MemberSets
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.optable import PARAMS_TRIGGER, OpInfo
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, Producer, Ref, Save, State, Storage, Tri, View
@@ -35,6 +29,7 @@ class TorchApiCalls:
     ctx: ModuleContext
     scope: Scope
     grad_on: bool
+    members: MemberSets
 
     # --- torch APIs
     def call_api(self, qualname: str, node: ast.Call, state: State, bound_to: str | None) -> Ref:
@@ -69,7 +64,7 @@ class TorchApiCalls:
             return self.construct_module(qualname, node, state)
         if info is None and qualname.startswith("torch.nn.") and short[:1].isupper() and "." not in qualname[len("torch.nn."):]:
             return self.construct_module(qualname, node, state)
-        if info is not None and info.kind == "factory" or (info is None and short in FACTORIES and qualname.count(".") == 1):
+        if info is not None and info.kind == "factory" or (info is None and short in self.members.factory_names and qualname.count(".") == 1):
             return self.factory(node, state)
         if info is None:
             args, kwargs = self.eval_args(node, state)
@@ -232,7 +227,7 @@ class TorchApiCalls:
             self.eval_args(node, state)
             return UNKNOWN
         # A tensor, or something that may be one.
-        if method in PARAM_METHODS and receiver.kind is Kind.UNKNOWN:
+        if method in self.members.parameter_methods and receiver.kind is Kind.UNKNOWN:
             self.eval_args(node, state)
             return self.params_ref(node, state, named=method == "named_parameters")
         inplace = table.inplace_method(method)
@@ -250,10 +245,12 @@ class TorchApiCalls:
             self.eval_args(node, state)
             state.update(receiver.sids, leaf=Tri.NO)
             return receiver.with_(grad=Tri.NO)
-        if method in TENSOR_VALUE_METHODS:
+        if method in self.members.no_grad_methods:
             self.eval_args(node, state)
-            return VALUE if method in ("item", "tolist", "size", "dim", "numel", "is_contiguous", "data_ptr", "stride", "equal", "allclose", "element_size", "nelement", "ndimension", "get_device", "is_floating_point", "is_complex", "storage_offset") else self.opaque_result(node, state, ()).with_(grad=Tri.NO, opaque=False)
-        if method in TENSOR_FACTORY_METHODS:
+            if method in self.members.value_methods:
+                return VALUE
+            return self.opaque_result(node, state, ()).with_(grad=Tri.NO, opaque=False)
+        if method in self.members.tensor_factory_methods:
             return self.factory(node, state)
         if method == "clone":
             self.eval_args(node, state)
@@ -261,7 +258,7 @@ class TorchApiCalls:
             state.heap[sid] = Storage(fresh=True, label=f"`{self.label(node)}`", origin=self.ctx.span(node))
             return Ref(Kind.TENSOR, frozenset({sid}), grad=receiver.grad if self.grad_on else Tri.NO,
                        producer=Producer("clone()", self.ctx.span(node)))
-        if method in ALIAS_METHODS:
+        if method in self.members.alias_methods:
             self.eval_args(node, state)
             return receiver.with_(producer=receiver.producer)
         info = table.lookup(f"Tensor.{method}")
