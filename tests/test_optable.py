@@ -239,6 +239,57 @@ def test_non_differentiable_and_factories(table) -> None:
     assert not table.lookup("torch.nn.ReLU").module_params
 
 
+# What tensor and module members give back (torch docs: Tensor.item, Tensor.numpy "shares the same
+# underlying storage", Tensor.contiguous "if already contiguous, returns self", Tensor.T, nn.Module.eval
+# "returns self"; sign's derivative is zero, comparisons and argmax return tensors without grad).
+MEMBERS = [
+    ("tensor_methods", "item", "value"),
+    ("tensor_methods", "size", "value"),
+    ("tensor_methods", "tolist", "value"),
+    ("tensor_methods", "numpy", "shares_memory"),
+    ("tensor_methods", "untyped_storage", "shares_memory"),
+    ("tensor_methods", "argmax", "no_grad"),
+    ("tensor_methods", "eq", "no_grad"),
+    ("tensor_methods", "long", "no_grad"),
+    ("tensor_methods", "sign", "zero_grad"),
+    ("tensor_methods", "contiguous", "self"),
+    ("tensor_methods", "to", "self"),
+    ("tensor_methods", "float", "self"),
+    ("tensor_methods", "retain_grad", "none"),
+    ("tensor_attributes", "shape", "value"),
+    ("tensor_attributes", "grad_fn", "value"),
+    ("tensor_attributes", "T", "view"),
+    ("tensor_attributes", "mT", "view"),
+    ("tensor_attributes", "real", "view"),
+    ("module_methods", "eval", "self"),
+    ("module_methods", "to", "self"),
+    ("module_methods", "cuda", "self"),
+    ("module_methods", "parameters", "parameters"),
+    ("module_methods", "named_parameters", "named_parameters"),
+    ("module_attributes", "training", "value"),
+    ("factories", "torch.randperm", "fresh"),
+    ("factories", "torch.bernoulli", "fresh"),  # its gradient is zero
+    ("factories", "torch.from_numpy", "fresh"),
+]
+
+
+@pytest.mark.parametrize(("section", "name", "result"), MEMBERS)
+def test_what_members_give_back(table, section, name, result) -> None:
+    assert getattr(table, section)[name] == result
+
+
+def test_member_sections_only_hold_known_results(table) -> None:
+    results = {
+        "tensor_methods": {"value", "shares_memory", "no_grad", "zero_grad", "self", "none"},
+        "tensor_attributes": {"value", "view"},
+        "module_methods": {"self", "parameters", "named_parameters"},
+        "module_attributes": {"value"},
+        "factories": {"fresh"},
+    }
+    for section, known in results.items():
+        assert getattr(table, section) and set(getattr(table, section).values()) <= known, section
+
+
 # --- the OpInfo helpers, on a hand-written table ---------------------------------------------------
 
 
@@ -326,7 +377,8 @@ def _differences(shipped: dict, fresh: dict) -> list[str]:
     for key in ("schema", "torch_version"):
         if shipped.get(key) != fresh.get(key):
             lines.append(f"{key}: {shipped.get(key)!r} -> {fresh.get(key)!r}")
-    for section in ("ops", "inplace_methods", "inplace_functions"):
+    for section in ("ops", "inplace_methods", "inplace_functions", "tensor_methods", "tensor_attributes",
+                    "module_methods", "module_attributes", "factories"):
         old, new = shipped.get(section, {}), fresh.get(section, {})
         lines += [f"{section}: {name} added" for name in sorted(new.keys() - old.keys())]
         lines += [f"{section}: {name} removed" for name in sorted(old.keys() - new.keys())]

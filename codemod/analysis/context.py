@@ -4,7 +4,10 @@ Holds what is known about the file as a whole: its imports, its functions and cl
 attributes each ``nn.Module`` subclass sets up in ``__init__`` (its layers, parameters and
 buffers), module-level constants such as config dicts of layers, and summaries of in-file
 functions (which arguments they mutate or save, what they return) for calls between them.
-Everything is computed lazily, once per file.
+Everything is computed lazily, once per file.  Two of those facts take running the interpreter
+(what ``__init__`` sets up, what a call of an in-file function does): the interpreter's
+``InterpretedContext`` computes them (``collect_attributes``, ``summarize``), so that this module
+does not depend on the interpreter.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.names import ImportMap
@@ -20,9 +22,6 @@ from gradsafe.analysis.optable import OpTable
 from gradsafe.analysis.values import Ref, Save, Storage, Tri
 from gradsafe.findings import Span
 from gradsafe.files.source import SourceFile
-
-if TYPE_CHECKING:
-    from gradsafe.analysis.interpreter import Scope
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -217,9 +216,7 @@ class ModuleContext:
             return None
         if not info.ready:
             info.ready = True  # set first: __init__ may refer to its own class
-            from gradsafe.analysis.interpreter import collect_attributes
-
-            collect_attributes(self, info)
+            self.collect_attributes(info)
         return info
 
     def global_ref(self, name: str, evaluate) -> Ref | None:
@@ -241,15 +238,17 @@ class ModuleContext:
             return None
         self._in_progress.add(qualname)
         try:
-            from gradsafe.analysis.interpreter import summarize
-
-            result = summarize(self, qualname)
+            result = self.summarize(qualname)
         finally:
             self._in_progress.discard(qualname)
         self._summaries[qualname] = result
         return result
 
-    def scope_for(self, qualname: str) -> "Scope":
-        from gradsafe.analysis.interpreter import make_scope
+    # -- computed by the interpreter (gradsafe.analysis.interpreter.summaries.InterpretedContext) --
+    def collect_attributes(self, info: ClassInfo) -> None:
+        """Fill ``info.attrs`` and ``info.heap``: what ``self.<attr>`` holds after ``__init__``."""
+        raise NotImplementedError("collect_attributes: use the interpreter's InterpretedContext")
 
-        return make_scope(self, qualname, self.functions[qualname])
+    def summarize(self, qualname: str) -> Summary | None:
+        """The summary of the in-file function ``qualname`` (None when it cannot be summarised)."""
+        raise NotImplementedError("summarize: use the interpreter's InterpretedContext")

@@ -21,9 +21,9 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Iterator, Mapping
 
-from gradsafe.analysis.context import ModuleContext
 from gradsafe.analysis.hazards import ScopeJudge
-from gradsafe.analysis.interpreter import Interpreter, Scope, flag_passed_positionally, make_scope
+from gradsafe.analysis.context import ModuleContext
+from gradsafe.analysis.interpreter import InterpretedContext, Interpreter, Scope, flag_passed_positionally, make_scope
 from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Finding, FixKind, Span
 from gradsafe.rules import Policy
@@ -55,7 +55,7 @@ def judge_module(
     marked = {id(node) for _, node, _ in scopes if _PREFILTER.search(*texts[id(node)]) and _has_candidates(node, flags)}
     if not marked:
         return []
-    ctx = ModuleContext(tree, source, load_optable())
+    ctx = InterpretedContext(tree, source, load_optable())
     interesting = _interesting(ctx, scopes, marked, texts)
     contexts = _grad_contexts(scopes, texts, source.text)
     judges: list[ScopeJudge] = []

@@ -13,6 +13,8 @@ import ast
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from gradsafe.analysis.names import dotted
+
 
 @dataclass(frozen=True)
 class Place:
@@ -51,11 +53,11 @@ class Reads:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 self._reads.setdefault(node.id, []).append((node.lineno, node.col_offset))
             elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-                key = _dotted(node)
+                key = dotted(node)
                 if key is not None:
                     self._reads.setdefault(key, []).append((node.lineno, node.col_offset))
                 if node.attr == "grad":
-                    base = _dotted(node.value)
+                    base = dotted(node.value)
                     if base is not None:
                         self._grad_reads.setdefault(base, []).append((node.lineno, node.col_offset))
         for positions in list(self._reads.values()) + list(self._grad_reads.values()):
@@ -89,7 +91,7 @@ class Reads:
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     cached.add(node.id)
                 elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                    key = _dotted(node)
+                    key = dotted(node)
                     if key:
                         cached.add(key)
             self.assigned_in[stmt] = cached
@@ -120,14 +122,3 @@ class Reads:
         if bisect_right(positions, end) < len(positions):
             return True
         return any(positions and loop.lineno <= positions[0][0] for loop in self.enclosing_loops(stmt))
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None

@@ -62,10 +62,6 @@ class ImportMap:
                     if alias.name != "*":
                         self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
 
-    @property
-    def uses_torch(self) -> bool:
-        return any(v == "torch" or v.startswith("torch.") for v in self.aliases.values())
-
     def resolve(self, node: ast.expr) -> str | None:
         """The canonical dotted name of a ``Name``/``Attribute`` chain rooted at an import."""
         parts: list[str] = []
@@ -90,7 +86,7 @@ def resolve_text(imports: ImportMap, text: str) -> str | None:
     return canonical(f"{base}.{rest}" if rest else base)
 
 
-def dotted(node: ast.expr) -> str | None:
+def dotted(node: ast.AST) -> str | None:
     """``self.fc.weight`` -> "self.fc.weight"; None for anything but a Name/Attribute chain."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):

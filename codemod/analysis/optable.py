@@ -15,13 +15,19 @@ An entry describes every call of its API at once, so where calls differ it says 
 do (``x ** t`` saves its result, ``x ** 2`` does not: ``torch.pow`` may save its output).  Where the
 difference shows in the source (a tensor or a plain value, an argument given or not, a literal
 ``training=False``), ``variants`` holds the exact facts per kind of call: see ``OpInfo.for_arguments``.
+
+Five more sections say what members the analysis recognises by name give back, measured on torch
+by ``scripts/optable_members.py``: ``tensor_methods`` (``"item"`` -> ``"value"``, ``"argmax"`` ->
+``"no_grad"``, ``"contiguous"`` -> ``"self"``, ...), ``tensor_attributes`` (``"T"`` -> ``"view"``),
+``module_methods`` (``"eval"`` -> ``"self"``), ``module_attributes`` and ``factories`` (torch
+functions outside ``ops`` that return a fresh tensor).  That script's docstring defines each result.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Mapping
@@ -101,6 +107,12 @@ class OpTable:
     inplace_methods: Mapping[str, InplaceInfo]
     # torch.relu_ / torch.nn.functional.relu_ style functions -> their out-of-place function names
     inplace_functions: Mapping[str, str]
+    # member name -> what it gives back (the results scripts/optable_members.py defines)
+    tensor_methods: Mapping[str, str] = field(default_factory=dict)
+    tensor_attributes: Mapping[str, str] = field(default_factory=dict)
+    module_methods: Mapping[str, str] = field(default_factory=dict)
+    module_attributes: Mapping[str, str] = field(default_factory=dict)
+    factories: Mapping[str, str] = field(default_factory=dict)  # "torch.randperm" -> "fresh"
 
     def lookup(self, name: str) -> OpInfo | None:
         return self.ops.get(name)
@@ -148,6 +160,11 @@ def parse_table(data: dict) -> OpTable:
             for k, v in data["inplace_methods"].items()
         },
         inplace_functions=dict(data.get("inplace_functions", {})),
+        tensor_methods=dict(data.get("tensor_methods", {})),
+        tensor_attributes=dict(data.get("tensor_attributes", {})),
+        module_methods=dict(data.get("module_methods", {})),
+        module_attributes=dict(data.get("module_attributes", {})),
+        factories=dict(data.get("factories", {})),
     )
 
 

@@ -1,0 +1,277 @@
+"""Statement rules: how each kind of statement changes the abstract state.
+
+Assignments bind names (and unpack tuples); augmented assignments and subscript stores on tensors
+are in-place writes (``mutate``).  Branches are joined, loops iterate to a fixpoint (at most
+``MAX_LOOP_ITERATIONS`` rounds), ``with torch.no_grad()`` switches grad mode for its body, and
+``return`` records what the scope returns.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from gradsafe.analysis.interpreter.joins import join_refs, join_states, same_states
+from gradsafe.analysis.interpreter.syntax import reads_grad_of
+from gradsafe.analysis.interpreter.tables import AUG_METHODS, AUG_OPS, MAX_LOOP_ITERATIONS
+from gradsafe.analysis.mutations import Form
+from gradsafe.analysis.names import dotted
+from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, Ref, State, View
+
+if TYPE_CHECKING:
+    from gradsafe.analysis.context import ModuleContext
+    from gradsafe.analysis.interpreter.scope import Scope
+
+
+class StatementRules:
+    """The ``stmt_*`` rules, the loop fixpoint and assignment to targets (a mixin of ``Interpreter``)."""
+
+    ctx: ModuleContext
+    scope: Scope
+    grad_on: bool
+
+    # ------------------------------------------------------------------ statements
+    def exec_block(self, stmts: list[ast.stmt], state: State | None) -> State | None:
+        for stmt in stmts:
+            if state is None:
+                return None
+            state = self.exec_stmt(stmt, state)
+        return state
+
+    def exec_stmt(self, stmt: ast.stmt, state: State) -> State | None:
+        outer = self.stmt
+        self.stmt = stmt
+        try:
+            method = getattr(self, "stmt_" + type(stmt).__name__, None)
+            if method is None:
+                return state
+            return method(stmt, state)
+        finally:
+            self.stmt = outer
+
+    def stmt_Expr(self, stmt: ast.Expr, state: State) -> State:
+        self.eval(stmt.value, state)
+        return state
+
+    def stmt_Assign(self, stmt: ast.Assign, state: State) -> State:
+        bound = stmt.targets[0].id if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) else None
+        value = self.eval(stmt.value, state, bound_to=bound)
+        for target in stmt.targets:
+            self.assign(target, value, state, stmt.value)
+        return state
+
+    def stmt_AnnAssign(self, stmt: ast.AnnAssign, state: State) -> State:
+        if stmt.value is not None:
+            bound = stmt.target.id if isinstance(stmt.target, ast.Name) else None
+            value = self.eval(stmt.value, state, bound_to=bound)
+            self.assign(stmt.target, value, state, stmt.value)
+        return state
+
+    def stmt_AugAssign(self, stmt: ast.AugAssign, state: State) -> State:
+        operand = self.eval(stmt.value, state)
+        target = stmt.target
+        if isinstance(target, ast.Subscript):
+            base = self.eval(target.value, state)
+            self.eval_index(target.slice, state)
+            if base.kind is Kind.TENSOR:
+                self.mutate(
+                    Form.AUGASSIGN, AUG_OPS.get(type(stmt.op), "op="), stmt, target.value, base, state,
+                    operands=[operand], operand_nodes=[stmt.value], subscript=True,
+                )
+            return state
+        current = self.eval(target, state)
+        # `p -= lr * p.grad`: whatever `p` came from, it has a `.grad`, so it is a tensor.
+        own_grad = current.kind is Kind.UNKNOWN and reads_grad_of(stmt.value, dotted(target) or "")
+        if isinstance(stmt.op, ast.MatMult) or (current.kind is not Kind.TENSOR and not own_grad):
+            # `@=` is not in-place (Tensor has no __imatmul__); numbers are rebound.
+            result = self.binop(stmt.op, current, operand, stmt, state)
+            self.assign(target, result, state, stmt)
+            return state
+        self.mutate(
+            Form.AUGASSIGN, AUG_OPS.get(type(stmt.op), "op="), stmt, target, current, state,
+            operands=[operand], operand_nodes=[stmt.value],
+            method=AUG_METHODS.get(type(stmt.op)),
+        )
+        return state
+
+    def stmt_Return(self, stmt: ast.Return, state: State) -> None:
+        if stmt.value is not None:
+            self.returns_value = True
+            ref = self.eval(stmt.value, state)
+            self.returns.append(ref)
+            self.mark_escaped(ref, state, returned=True)
+        self.return_states.append(state.copy())
+        return None
+
+    def stmt_Raise(self, stmt: ast.Raise, state: State) -> None:
+        if stmt.exc is not None:
+            self.eval(stmt.exc, state)
+        return None
+
+    def stmt_Delete(self, stmt: ast.Delete, state: State) -> State:
+        for target in stmt.targets:
+            key = dotted(target)
+            if key is not None:
+                state.env.pop(key, None)
+        return state
+
+    def stmt_If(self, stmt: ast.If, state: State) -> State | None:
+        self.eval(stmt.test, state)
+        then = self.exec_block(stmt.body, state.copy())
+        other = self.exec_block(stmt.orelse, state.copy()) if stmt.orelse else state
+        return join_states(then, other)
+
+    def stmt_For(self, stmt: ast.For | ast.AsyncFor, state: State) -> State | None:
+        iterable = self.eval(stmt.iter, state)
+        element = self.element_of(iterable, stmt.iter)
+        return self.loop(stmt, state, lambda s: self.assign(stmt.target, element, s, stmt.iter), stmt.orelse)
+
+    stmt_AsyncFor = stmt_For
+
+    def stmt_While(self, stmt: ast.While, state: State) -> State | None:
+        return self.loop(stmt, state, lambda s: self.eval(stmt.test, s), stmt.orelse)
+
+    def loop(self, stmt, state: State, head, orelse: list[ast.stmt]) -> State | None:
+        self.loops.append(stmt)
+        self._break_states.append([])
+        self._continue_states.append([])
+        entry = state
+        current = state.copy()
+        exit_state: State | None = state.copy()
+        try:
+            for _ in range(MAX_LOOP_ITERATIONS):
+                head(current)
+                self._continue_states[-1] = []
+                after = self.exec_block(stmt.body, current.copy())
+                for s in self._continue_states[-1]:
+                    after = join_states(after, s)
+                if after is None:
+                    break
+                merged = entry.join(after)
+                if same_states(merged, current):
+                    current = merged
+                    break
+                current = merged
+            exit_state = current
+            breaks = self._break_states[-1]
+        finally:
+            self.loops.pop()
+            self._break_states.pop()
+            self._continue_states.pop()
+        if orelse:
+            exit_state = self.exec_block(orelse, exit_state.copy()) if exit_state is not None else None
+        for b in breaks:
+            exit_state = join_states(exit_state, b)
+        return exit_state
+
+    def stmt_Break(self, stmt: ast.Break, state: State) -> None:
+        if self._break_states:
+            self._break_states[-1].append(state.copy())
+        return None
+
+    def stmt_Continue(self, stmt: ast.Continue, state: State) -> None:
+        if self._continue_states:
+            self._continue_states[-1].append(state.copy())
+        return None
+
+    def stmt_With(self, stmt: ast.With | ast.AsyncWith, state: State) -> State | None:
+        saved = self.grad_on
+        for item in stmt.items:
+            mode = self.ctx.grad_mode_of(item.context_expr)
+            if mode is not None:
+                self.grad_on = mode
+            else:
+                ref = self.eval(item.context_expr, state)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, UNKNOWN if ref.kind is not Kind.TENSOR else ref, state, item.context_expr)
+        try:
+            return self.exec_block(stmt.body, state)
+        finally:
+            self.grad_on = saved
+
+    stmt_AsyncWith = stmt_With
+
+    def stmt_Try(self, stmt: ast.Try, state: State) -> State | None:
+        body = self.exec_block(stmt.body, state.copy())
+        body = self.exec_block(stmt.orelse, body) if body is not None and stmt.orelse else body
+        result = body
+        for handler in stmt.handlers:
+            start = state.copy() if body is None else state.join(body)
+            if handler.name:
+                start.env[handler.name] = VALUE
+            result = join_states(result, self.exec_block(handler.body, start))
+        if stmt.finalbody:
+            start = result if result is not None else state.copy()
+            after = self.exec_block(stmt.finalbody, start)
+            return after if result is not None else None
+        return result
+
+    stmt_TryStar = stmt_Try
+
+    def stmt_Match(self, stmt, state: State) -> State | None:
+        self.eval(stmt.subject, state)
+        result: State | None = None
+        for case in stmt.cases:
+            result = join_states(result, self.exec_block(case.body, state.copy()))
+        return join_states(result, state)
+
+    def stmt_FunctionDef(self, stmt, state: State) -> State:
+        state.env[stmt.name] = Ref(Kind.FUNCTION)
+        return state
+
+    stmt_AsyncFunctionDef = stmt_FunctionDef
+    stmt_ClassDef = stmt_FunctionDef
+
+    def stmt_Import(self, stmt, state: State) -> State:
+        for alias in stmt.names:
+            state.env.pop((alias.asname or alias.name).split(".")[0], None)
+        return state
+
+    stmt_ImportFrom = stmt_Import
+
+    # ------------------------------------------------------------------ binding
+    def assign(self, target: ast.expr, value: Ref, state: State, value_node: ast.AST | None) -> None:
+        if isinstance(target, ast.Name):
+            state.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items = value.items
+            starred = any(isinstance(e, ast.Starred) for e in target.elts)
+            for i, elt in enumerate(target.elts):
+                if isinstance(elt, ast.Starred):
+                    self.assign(elt.value, Ref(Kind.SEQUENCE) if items is None else UNKNOWN, state, value_node)
+                    continue
+                if items is not None and not starred and len(items) == len(target.elts):
+                    item = items[i]
+                elif value.element is not None:
+                    item = value.element
+                elif items:
+                    item = join_refs(items)
+                elif value.kind is Kind.TENSOR:
+                    # Unpacking a tensor yields views along dim 0; a tuple-returning op we don't know
+                    # yields tensors that require grad exactly when its result does.
+                    item = value.with_(view=View.VIEW if value.view is View.NONE else value.view, producer=None)
+                else:
+                    item = UNKNOWN
+                self.assign(elt, item, state, value_node)
+        elif isinstance(target, ast.Attribute):
+            key = dotted(target)
+            if key is not None:
+                state.env[key] = value
+                if key.startswith("self."):
+                    self.mark_escaped(value, state)
+            else:
+                self.eval(target.value, state)
+        elif isinstance(target, ast.Subscript):
+            base = self.eval(target.value, state)
+            self.eval_index(target.slice, state)
+            if base.kind is Kind.TENSOR and isinstance(self.stmt, ast.Assign):
+                self.mutate(
+                    Form.SETITEM, "[]=", self.stmt, target.value, base, state,
+                    operands=[value], operand_nodes=[value_node] if isinstance(value_node, ast.expr) else [],
+                    subscript=True,
+                )
+            else:
+                self.mark_escaped(value, state)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, UNKNOWN, state, value_node)
+
