@@ -132,3 +132,46 @@ def test_garbage_collection_is_rare_while_mapping_and_restored_after(workers: in
     seen = list(parallel.ordered_map(_young_collection_threshold, [0, 1, 2, 3], workers=workers))
     assert seen == [parallel.GC_THRESHOLD] * 4 != [before[0]] * 4
     assert gc.get_threshold() == before
+
+
+def _square(item: int) -> int:
+    return item * item
+
+
+def _first_quick_then_slow(item: int) -> int:
+    if item:
+        time.sleep(30)
+    return item
+
+
+def _pool_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if "ExecutorManagerThread" in type(t).__name__ or "Executor" in t.name]
+
+
+def test_a_pool_whose_last_result_was_taken_is_joined_at_once() -> None:
+    """The pipeline takes exactly as many results as it asked for and drops the generator.
+
+    The pool must then be shut down and joined right away: left running until interpreter exit,
+    it raced with ``concurrent.futures``' exit hook (``OSError: [Errno 9] Bad file descriptor``).
+    """
+    import multiprocessing
+
+    items = list(range(40))
+    computed = parallel.ordered_map(_square, items, workers=2)
+    assert [next(computed) for _ in items] == [i * i for i in items]
+    computed.close()
+    assert multiprocessing.active_children() == []
+    assert _pool_threads() == []
+
+
+def test_an_abandoned_pool_stops_its_workers_at_once() -> None:
+    """Ctrl-C mid-run: the workers are stopped, not left to finish the chunks they hold (30 s each)."""
+    import multiprocessing
+
+    computed = parallel.ordered_map(_first_quick_then_slow, list(range(8)), workers=2)
+    assert next(computed) == 0
+    computed.close()  # what an exception in the consumer (KeyboardInterrupt) does to the generator
+    assert multiprocessing.active_children() == []
+    assert _pool_threads() == []

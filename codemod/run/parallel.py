@@ -35,7 +35,10 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -98,18 +101,28 @@ def _pooled(function: Callable[[T], R], items: Sequence[T], workers: int) -> Ite
     chunk = max(1, min(MAX_CHUNK, len(items) // (workers * 8)))
     executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker)
     done = 0
-    finished = False
     try:
         for result in executor.map(function, items, chunksize=chunk):
             done += 1
             yield result
-        finished = True
     except BrokenProcessPool:
         yield from map(function, items[done:])
-        finished = True
+        done = len(items)
     finally:
-        # Interrupted or abandoned: drop the queued chunks and let the workers finish the one they hold.
-        executor.shutdown(wait=finished, cancel_futures=not finished)
+        # The consumer may stop pulling once it has every result (the generator is then closed, not
+        # exhausted): that is a finished run.  Interrupted (Ctrl-C) or abandoned before the end: the
+        # workers are stopped at once instead of finishing the chunks they hold.  Either way the
+        # pool is shut down *and joined* here: a pool left running until interpreter exit races
+        # with concurrent.futures' exit hook ("OSError: [Errno 9] Bad file descriptor").
+        if done < len(items):
+            _stop_workers(executor)
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(executor: "ProcessPoolExecutor") -> None:
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
 def _context():  # -> multiprocessing.context.BaseContext
