@@ -4,7 +4,10 @@
     python tests/realworld/kit.py check [CASE_ID...]  # is each case honest under torch?
     python tests/realworld/kit.py list                # every case: id, group, kind, expect
 
-Imports torch only when a case is run: listing and reading metadata are static (``ast``).
+Imports torch only when a case is run: listing and reading metadata are static (``ast``).  The
+product's side (``scratch_copy``, ``gradsafe``, ``judge_rewrite``) is shared by
+``tests/realworld/test_product.py`` and ``bench/realworld.py``: copy a case somewhere private, run a
+gradsafe command on the copy, and say what the command did to it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import ast
 import contextlib
 import importlib.util
 import json
+import os
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +267,83 @@ def check(case: Case) -> list[str]:
                 for p in differences(oracle, expected, rtol=ORACLE_RTOL, atol=ORACLE_ATOL, names=set(oracle))
             ]
     return problems
+
+
+def scratch_copy(case: Case, dest: Path) -> Path:
+    """Copy a case under ``dest`` and return the copy's entry file (its folder is the project root).
+
+    A single-file case becomes ``dest/<id>.py``; a case that spans files, ``dest/<id>/`` whole.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    if case.path.is_dir():
+        shutil.copytree(case.path, dest / case.id, ignore=shutil.ignore_patterns("__pycache__", ".gradsafe_cache"))
+        return dest / case.id / "main.py"
+    shutil.copy2(case.path, dest / case.path.name)
+    return dest / case.path.name
+
+
+def _sources(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*.py"))
+        if "__pycache__" not in path.parts and ".gradsafe_cache" not in path.parts
+    }
+
+
+def changed_files(case: Case, entry: Path) -> list[str]:
+    """The files of the copy at ``entry`` that differ from the case's own (relative paths)."""
+    if case.path.is_dir():
+        before, after = _sources(case.path), _sources(entry.parent)
+        return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    return [] if entry.read_bytes() == case.path.read_bytes() else [entry.name]
+
+
+def gradsafe(
+    args: list[str], cwd: Path, *, timeout: float = 600, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m gradsafe ARGS`` in ``cwd`` with this interpreter; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "gradsafe", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+FIXED, UNCHANGED, STILL_RAISES, WRONG = "fixed", "unchanged", "still raises", "wrong"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a rewrite did to a case: ``status`` is FIXED, UNCHANGED, STILL_RAISES or WRONG."""
+
+    status: str
+    detail: str = ""
+
+
+def judge_rewrite(case: Case, entry: Path) -> Verdict:
+    """Run the (possibly rewritten) copy at ``entry`` and compare it with the recorded values.
+
+    Unchanged copies are not run.  A changed copy is FIXED when it computes the recorded values,
+    STILL_RAISES when a case that raises still raises its own error (a partial fix: not wrong), and
+    WRONG otherwise: it computes other values, or raises anything else.
+    """
+    changed = changed_files(case, entry)
+    if not changed:
+        return Verdict(UNCHANGED)
+    try:
+        got = run_case(case, entry=entry)
+    except Exception as error:  # the rewritten user code: any exception is its behaviour
+        message = f"{type(error).__name__}: {error!s:.300}"
+        if case.expect == "raises" and case.meta["error"] in str(error):
+            return Verdict(STILL_RAISES, message)
+        return Verdict(WRONG, f"the rewrite raises {message}")
+    problems = differences(got, read_expected(case))
+    if problems:
+        return Verdict(WRONG, "the rewrite computes other values: " + "; ".join(problems))
+    return Verdict(FIXED, ", ".join(changed))
 
 
 def main(argv: list[str]) -> int:
