@@ -126,7 +126,12 @@ def run_all(case_ids: list[str], jobs: int) -> list[Result]:
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, max_tasks_per_child=1) as pool:
         futures = {pool.submit(evaluate, case_id): case_id for case_id in case_ids}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as error:  # the harness failed on this case: a line of the table, not a crash
+                case = kit.get_case(futures[future])
+                result = Result(case.id, case.group, case.kind, case.meta["mechanism"], case.meta["report"],
+                                fix="error", fix_detail=f"{type(error).__name__}: {error}", trace="error")
             results.append(result)
             print(f"[{done}/{len(futures)}] {result.id}: findings {result.findings}, fix {result.fix}, "
                   f"trace {result.trace}", file=sys.stderr, flush=True)
