@@ -230,7 +230,14 @@ def _gap_reason(result: Result) -> str:
 
 
 def write_known_gaps(results: list[Result]) -> None:
-    """Rewrite known_gaps.toml: every hazard case ``fix`` did not fix, with what the product lacks."""
+    """Rewrite known_gaps.toml: every hazard case ``fix`` did not fix, with what the product lacks.
+
+    A case already listed keeps its reason (it may have been written by hand); a case now fixed
+    leaves the file; a new gap gets a reason made from its results.
+    """
+    import tomllib
+
+    before = tomllib.loads(KNOWN_GAPS.read_text(encoding="utf-8")) if KNOWN_GAPS.is_file() else {}
     lines = [
         "# Hazard cases `gradsafe fix` does not fix yet (written by `python bench/realworld.py --write-known-gaps`).",
         "# case_id = \"mechanism: what the product lacks\". tests/realworld/test_product.py marks each one a",
@@ -239,7 +246,8 @@ def write_known_gaps(results: list[Result]) -> None:
     ]
     for result in sorted(results, key=lambda r: r.id):
         if result.kind == "hazard" and result.fix != kit.FIXED:
-            lines.append(f"{result.id} = {json.dumps(_gap_reason(result).replace(chr(10), ' '))}")
+            reason = before.get(result.id) or _gap_reason(result).replace("\n", " ")
+            lines.append(f"{result.id} = {json.dumps(reason)}")
     KNOWN_GAPS.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -73,3 +73,12 @@ def test_known_gaps_list_the_hazards_fix_does_not_fix(bench, tmp_path, monkeypat
     assert gaps["b_missed"].startswith("m-two: check reports nothing")
     assert gaps["c_wrong"].startswith("m-three: fix makes a wrong rewrite")
     assert gaps["d_partial"].startswith("m-four: detected (GS101)")
+
+
+def test_known_gaps_keep_the_reasons_already_written(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "KNOWN_GAPS", tmp_path / "known_gaps.toml")
+    (tmp_path / "known_gaps.toml").write_text('b_missed = "m-two: by hand"\na_fixed = "m-one: was a gap"\n')
+    bench.write_known_gaps(_results(bench))
+    gaps = tomllib.loads((tmp_path / "known_gaps.toml").read_text())
+    assert gaps["b_missed"] == "m-two: by hand"
+    assert "a_fixed" not in gaps
