@@ -208,7 +208,8 @@ policy) reports at least one finding; **fixed by fix** means `gradsafe fix --sce
 is a changed file that computes other values or raises another error (counted once per command);
 a safe case is **flagged** when `check` reports anything and **changed** when either command
 changes it. `still raises` is a partial rewrite after which the case still fails with its own
-error. Hazard cases that `fix` does not fix are listed in `tests/realworld/known_gaps.toml`.
+error. Hazard cases that `fix` does not fix, and safe cases flagged or changed, are listed in
+`tests/realworld/known_gaps.toml` (strict xfails of `tests/realworld/test_product.py`).
 
 {scoreboard(results)}
 
@@ -218,7 +219,18 @@ error. Hazard cases that `fix` does not fix are listed in `tests/realworld/known
 """
 
 
+def _is_gap(result: Result) -> bool:
+    if result.kind == "safe":
+        return result.findings > 0 or bool(CHANGED & {result.fix, result.trace})
+    return result.fix != kit.FIXED
+
+
 def _gap_reason(result: Result) -> str:
+    if result.kind == "safe":
+        how = f"check flags it ({', '.join(result.codes)})" if result.findings else "it is left unflagged"
+        changed = [name for name, status in (("fix", result.fix), ("trace --fix", result.trace)) if status in CHANGED]
+        rewritten = f", and {' and '.join(changed)} rewrite it" if changed else ""
+        return f"{result.mechanism}: a false positive: {how}{rewritten}, though the code is safe"
     if result.fix == kit.WRONG:
         return f"{result.mechanism}: fix makes a wrong rewrite ({result.fix_detail[:120]})"
     if not result.findings:
@@ -230,7 +242,8 @@ def _gap_reason(result: Result) -> str:
 
 
 def write_known_gaps(results: list[Result]) -> None:
-    """Rewrite known_gaps.toml: every hazard case ``fix`` did not fix, with what the product lacks.
+    """Rewrite known_gaps.toml: every hazard case ``fix`` did not fix, and every safe case flagged or
+    changed, with what the product lacks.
 
     A case already listed keeps its reason (it may have been written by hand); a case now fixed
     leaves the file; a new gap gets a reason made from its results.
@@ -239,13 +252,14 @@ def write_known_gaps(results: list[Result]) -> None:
 
     before = tomllib.loads(KNOWN_GAPS.read_text(encoding="utf-8")) if KNOWN_GAPS.is_file() else {}
     lines = [
-        "# Hazard cases `gradsafe fix` does not fix yet (written by `python bench/realworld.py --write-known-gaps`).",
+        "# Hazard cases `gradsafe fix` does not fix yet, and safe cases it flags or rewrites (false",
+        "# positives); written by `python bench/realworld.py --write-known-gaps`.",
         "# case_id = \"mechanism: what the product lacks\". tests/realworld/test_product.py marks each one a",
-        "# strict xfail: when the product learns to fix it, the XPASS says to remove the line.",
+        "# strict xfail: when the product gets it right, the XPASS says to remove the line.",
         "",
     ]
     for result in sorted(results, key=lambda r: r.id):
-        if result.kind == "hazard" and result.fix != kit.FIXED:
+        if _is_gap(result):
             reason = before.get(result.id) or _gap_reason(result).replace("\n", " ")
             lines.append(f"{result.id} = {json.dumps(reason)}")
     KNOWN_GAPS.write_text("\n".join(lines) + "\n", encoding="utf-8")

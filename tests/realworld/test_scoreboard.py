@@ -69,7 +69,8 @@ def test_known_gaps_list_the_hazards_fix_does_not_fix(bench, tmp_path, monkeypat
     monkeypatch.setattr(bench, "KNOWN_GAPS", tmp_path / "known_gaps.toml")
     bench.write_known_gaps(_results(bench))
     gaps = tomllib.loads((tmp_path / "known_gaps.toml").read_text())
-    assert set(gaps) == {"b_missed", "c_wrong", "d_partial"}
+    assert set(gaps) == {"b_missed", "c_wrong", "d_partial", "s_flagged"}
+    assert gaps["s_flagged"].startswith("s-two: a false positive: check flags it (GS102), and fix rewrite")
     assert gaps["b_missed"].startswith("m-two: check reports nothing")
     assert gaps["c_wrong"].startswith("m-three: fix makes a wrong rewrite")
     assert gaps["d_partial"].startswith("m-four: detected (GS101)")
