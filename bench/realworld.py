@@ -60,6 +60,7 @@ class Result:
     fix_detail: str = ""
     trace: str = kit.UNCHANGED
     trace_detail: str = ""
+    trace_found: bool = False  # the traced run reported a hazard (exit status 1) or trace --fix rewrote
 
     @property
     def wrong(self) -> int:
@@ -118,6 +119,9 @@ def evaluate(case_id: str) -> Result:
         root, _, scenario = _targets(case, entry)
         code, output = _command(["trace", "--isolated", "--fix", "--root", ".", "--scenario", scenario], root, cache)
         result.trace, result.trace_detail = _judged(case, entry, code, output)
+        result.trace_found = code == 1 or result.trace in CHANGED
+        if result.trace == kit.UNCHANGED and code == 1:
+            result.trace_detail = "hazard reported, no verified fix"
     return result
 
 
@@ -138,7 +142,7 @@ def run_all(case_ids: list[str], jobs: int) -> list[Result]:
     return sorted(results, key=lambda r: (r.group, r.id))
 
 
-HEADER = ("group", "cases", "hazards", "detected", "fixed by fix", "fixed by trace", "wrong rewrites",
+HEADER = ("group", "cases", "hazards", "detected", "fixed by fix", "found by trace", "fixed by trace", "wrong rewrites",
           "safe", "safe flagged", "safe changed")
 
 
@@ -150,6 +154,7 @@ def _tally(results: list[Result]) -> list[int]:
         len(hazards),
         sum(r.findings > 0 for r in hazards),
         sum(r.fix == kit.FIXED for r in hazards),
+        sum(r.trace_found for r in hazards),
         sum(r.trace == kit.FIXED for r in hazards),
         sum(r.wrong for r in results),
         len(safe),
@@ -204,7 +209,8 @@ Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 Each case is copied to a scratch directory; **detected** means `gradsafe check --isolated` (default
 policy) reports at least one finding; **fixed by fix** means `gradsafe fix --scenario <entry>:run`
 (verification on) changed the file and the changed program computes the recorded reference values;
-**fixed by trace** the same for `gradsafe trace --fix --scenario <entry>:run`; a **wrong rewrite**
+**found by trace** means `gradsafe trace --fix --scenario <entry>:run` reported a hazard during the
+run, **fixed by trace** that it changed the file and the result is right; a **wrong rewrite**
 is a changed file that computes other values or raises another error (counted once per command);
 a safe case is **flagged** when `check` reports anything and **changed** when either command
 changes it. `still raises` is a partial rewrite after which the case still fails with its own

@@ -32,12 +32,13 @@ def _results(bench):
     R = bench.Result
     return [
         R("a_fixed", "loops", "hazard", "m-one", "https://x/1", findings=1, codes=["GS101"], fix=kit.FIXED,
-          trace=kit.FIXED),
-        R("b_missed", "loops", "hazard", "m-two", "https://x/2", fix=kit.UNCHANGED, trace=kit.FIXED),
+          trace=kit.FIXED, trace_found=True),
+        R("b_missed", "loops", "hazard", "m-two", "https://x/2", fix=kit.UNCHANGED, trace=kit.FIXED,
+          trace_found=True),
         R("c_wrong", "views", "hazard", "m-three", "https://x/3", findings=2, codes=["GS201"], fix=kit.WRONG,
           fix_detail="the rewrite computes other values: w.grad", trace=kit.UNCHANGED),
         R("d_partial", "views", "hazard", "m-four", "https://x/4", findings=1, codes=["GS101"],
-          fix=kit.STILL_RAISES, trace=kit.WRONG),
+          fix=kit.STILL_RAISES, trace=kit.WRONG, trace_found=True),
         R("s_clean", "safe", "safe", "s-one", "https://x/5"),
         R("s_flagged", "safe", "safe", "s-two", "https://x/6", findings=1, codes=["GS102"], fix=kit.FIXED),
     ]
@@ -50,11 +51,11 @@ def _row(table: str, first: str) -> list[str]:
 
 def test_scoreboard_counts_per_group_and_in_total(bench):
     table = bench.scoreboard(_results(bench))
-    # cases, hazards, detected, fixed by fix, fixed by trace, wrong, safe, safe flagged, safe changed
-    assert _row(table, "loops") == ["2", "2", "1", "1", "2", "0", "0", "0", "0"]
-    assert _row(table, "views") == ["2", "2", "2", "0", "0", "2", "0", "0", "0"]
-    assert _row(table, "safe") == ["2", "0", "0", "0", "0", "0", "2", "1", "1"]
-    assert _row(table, "**total**") == ["6", "4", "3", "1", "2", "2", "2", "1", "1"]
+    # cases, hazards, detected, fixed by fix, found by trace, fixed by trace, wrong, safe, flagged, changed
+    assert _row(table, "loops") == ["2", "2", "1", "1", "2", "2", "0", "0", "0", "0"]
+    assert _row(table, "views") == ["2", "2", "2", "0", "1", "0", "2", "0", "0", "0"]
+    assert _row(table, "safe") == ["2", "0", "0", "0", "0", "0", "0", "2", "1", "1"]
+    assert _row(table, "**total**") == ["6", "4", "3", "1", "3", "2", "2", "2", "1", "1"]
 
 
 def test_case_table_has_a_line_per_case_with_its_report(bench):
