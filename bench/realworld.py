@@ -3,6 +3,7 @@
     python bench/realworld.py                      # every case, 2 processes; writes docs/realworld.md
     python bench/realworld.py --cases ID ID --jobs 1 --no-write
     python bench/realworld.py --write-known-gaps   # and rewrite tests/realworld/known_gaps.toml
+    python bench/realworld.py --json out.json --reuse earlier.json   # rerun only what changed
 
 For each case (``tests/realworld/README.md``), in scratch copies under a temporary directory, with
 ``python -m gradsafe ... --isolated`` and a private result cache:
@@ -17,13 +18,16 @@ For each case (``tests/realworld/README.md``), in scratch copies under a tempora
   or ``trace --fix`` changes it.
 
 Each case runs in a fresh process (``--jobs`` of them at a time), so one case's imports or global
-torch state cannot leak into another's.
+torch state cannot leak into another's.  ``--reuse FILE`` takes the results of an earlier ``--json``
+run for every case whose fingerprint is unchanged: the same bytes of its case, reference and
+recorded values, and of gradsafe's own sources (``codemod/``, ``transforms/``).
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import platform
 import sys
@@ -61,6 +65,7 @@ class Result:
     trace: str = kit.UNCHANGED
     trace_detail: str = ""
     trace_found: bool = False  # the traced run reported a hazard (exit status 1) or trace --fix rewrote
+    fingerprint: str = ""  # of the case's files and gradsafe's sources: see fingerprint()
 
     @property
     def wrong(self) -> int:
@@ -123,6 +128,29 @@ def evaluate(case_id: str) -> Result:
         if result.trace == kit.UNCHANGED and code == 1:
             result.trace_detail = "hazard reported, no verified fix"
     return result
+
+
+def _digest(paths: list[Path], base: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _tree(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*") if not any(part.startswith(".") for part in p.relative_to(path).parts)] \
+        if path.is_dir() else [path]
+
+
+def product_digest() -> str:
+    return _digest([*(REPO / "codemod").rglob("*.py"), *(REPO / "transforms").rglob("*.py")], REPO)
+
+
+def fingerprint(case: kit.Case, product: str) -> str:
+    """What a case's result depends on: its files, its reference, its record, and gradsafe itself."""
+    reference = kit.REFERENCE / case.id
+    files = [*_tree(case.path), *_tree(reference if reference.is_dir() else case.reference), case.expected]
+    return hashlib.sha256((product + _digest(files, kit.HERE)).encode()).hexdigest()
 
 
 def run_all(case_ids: list[str], jobs: int) -> list[Result]:
@@ -192,7 +220,7 @@ def case_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def document(results: list[Result], command: str, seconds: float) -> str:
+def document(results: list[Result], command: str, seconds: float, note: str = "") -> str:
     import torch  # for the version line only
 
     from gradsafe import __version__
@@ -205,7 +233,7 @@ values) and in-place patterns that real repositories are full of and that must s
 cases).
 
 Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
-(gradsafe {__version__}, torch {torch.__version__}, Python {platform.python_version()}; {seconds:.0f} s).
+(gradsafe {__version__}, torch {torch.__version__}, Python {platform.python_version()}; {seconds:.0f} s{note}).
 Each case is copied to a scratch directory; **detected** means `gradsafe check --isolated` (default
 policy) reports at least one finding; **fixed by fix** means `gradsafe fix --scenario <entry>:run`
 (verification on) changed the file and the changed program computes the recorded reference values;
@@ -278,19 +306,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.relative_to(REPO)} alone")
     parser.add_argument("--write-known-gaps", action="store_true", help="rewrite tests/realworld/known_gaps.toml")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--reuse", type=Path, help="an earlier --json: keep its results for unchanged cases")
     args = parser.parse_args(argv)
 
-    ids = args.cases or [case.id for case in kit.all_cases()]
+    product = product_digest()
+    prints = {case.id: fingerprint(case, product) for case in kit.all_cases()}
+    ids = args.cases or list(prints)
+    earlier = {r["id"]: Result(**r) for r in json.loads(args.reuse.read_text())} if args.reuse else {}
+    reused = [earlier[i] for i in ids if i in earlier and earlier[i].fingerprint == prints[i]]
     started = time.monotonic()
-    results = run_all(ids, max(1, args.jobs))
+    fresh = run_all([i for i in ids if i not in {r.id for r in reused}], max(1, args.jobs))
+    for result in fresh:
+        result.fingerprint = prints[result.id]
+    results = sorted(reused + fresh, key=lambda r: (r.group, r.id))
     seconds = time.monotonic() - started
+    if reused:
+        print(f"reused {len(reused)} results from {args.reuse}", file=sys.stderr)
     print(scoreboard(results))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
     if not args.no_write:
         command = "python bench/realworld.py" + (f" --jobs {args.jobs}" if args.jobs != 2 else "")
         command += " --cases " + " ".join(args.cases) if args.cases else ""
-        DOC.write_text(document(results, command, seconds), encoding="utf-8")
+        note = f"; {len(reused)} results reused from an earlier run on the same files and the same gradsafe" \
+            if reused else ""
+        DOC.write_text(document(results, command, seconds, note), encoding="utf-8")
         print(f"wrote {DOC.relative_to(REPO)}", file=sys.stderr)
     if args.write_known_gaps:
         write_known_gaps(results)
