@@ -20,7 +20,7 @@ For each case (``tests/realworld/README.md``), in scratch copies under a tempora
 Each case runs in a fresh process (``--jobs`` of them at a time), so one case's imports or global
 torch state cannot leak into another's.  ``--reuse FILE`` takes the results of an earlier ``--json``
 run for every case whose fingerprint is unchanged: the same bytes of its case, reference and
-recorded values, and of gradsafe's own sources (``codemod/``, ``transforms/``).
+recorded values, of gradsafe's own sources (``codemod/``, ``transforms/``) and of this harness.
 """
 
 from __future__ import annotations
@@ -152,7 +152,9 @@ def _tree(path: Path) -> list[Path]:
 
 
 def product_digest() -> str:
-    return _digest([*(REPO / "codemod").rglob("*.py"), *(REPO / "transforms").rglob("*.py")], REPO)
+    """gradsafe's sources, and this harness's (a result is only as good as the code that measured it)."""
+    harness = [Path(__file__).resolve(), kit.HERE / "kit.py"]
+    return _digest([*(REPO / "codemod").rglob("*.py"), *(REPO / "transforms").rglob("*.py"), *harness], REPO)
 
 
 def fingerprint(case: kit.Case, product: str) -> str:
