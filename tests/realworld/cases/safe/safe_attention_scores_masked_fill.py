@@ -1,7 +1,8 @@
 """Attention scores masked in place with masked_fill_ before the softmax.
 
 Pattern from: https://github.com/huggingface/transformers/blob/main/src/transformers/models/distilbert/modeling_distilbert.py
-In our words: `scores = q @ k.transpose(...)`, then `scores.masked_fill_(mask, -inf)` and a softmax.
+In our words: `scores = q @ k.transpose(...)`, then (in the versions that masked in place)
+`scores.masked_fill_(mask, -inf)` and a softmax.
 The matrix product saves its inputs, not its result, so filling the freshly computed scores in place
 changes nothing autograd needs; softmax then saves its own output.
 """

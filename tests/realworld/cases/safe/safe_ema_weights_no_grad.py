@@ -1,9 +1,10 @@
 """An exponential moving average of a model's weights, updated in place under no_grad.
 
 Pattern from: https://github.com/huggingface/pytorch-image-models/blob/main/timm/utils/model_ema.py
-In our words: a deep copy of the model holds the averaged weights; after each optimizer step the
-copy's tensors are updated with `ema_v.mul_(decay).add_(model_v, alpha=1 - decay)` inside
-`torch.no_grad()`. The copy is never part of the training graph.
+In our words: a deep copy of the model holds the averaged weights; after each optimizer step every
+tensor of the copy's state dict is updated in place inside `torch.no_grad()` (timm uses `copy_`,
+`lerp_` or `_foreach_lerp_`; here `mul_(decay).add_(model_v, alpha=1 - decay)`). The copy is never
+part of the training graph.
 """
 import copy
 

@@ -1,9 +1,10 @@
 """Weight initialisation with nn.init and a no_grad scaling of the residual projections.
 
 Pattern from: https://github.com/karpathy/nanoGPT/blob/master/model.py
-In our words: the model's constructor walks its modules and calls `torch.nn.init.normal_` and
-`zeros_` on the weights, then scales the output projections' weights in place under
-`torch.no_grad()`. The `nn.init` functions run without grad themselves, and this all happens before
+In our words: the model's constructor applies an `_init_weights` hook that calls
+`torch.nn.init.normal_` and `zeros_` on every Linear layer, and gives the residual projection a
+smaller scale (nanoGPT re-draws it with a smaller std; here it is scaled in place under
+`torch.no_grad()`). The `nn.init` functions run without grad themselves, and all of it happens before
 any forward pass, so no graph can be affected.
 """
 import math
