@@ -86,6 +86,8 @@ def test_case_metadata_and_docstring(case: kit.Case):
     assert cited, f"the docstring has no {label!r} line"
     assert meta["report"] in cited[0], f"the {label!r} line does not cite the report {meta['report']}"
     assert "In our words:" in docstring
+    if case.kind == "safe":
+        assert re.match(r"https://github\.com/[^/]+/[^/]+/blob/", meta["report"]), "a safe case cites a repository file"
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
