@@ -46,7 +46,7 @@ import kit  # noqa: E402  (tests/realworld/kit.py, put on the path just above)
 DOC = REPO / "docs" / "realworld.md"
 KNOWN_GAPS = kit.HERE / "known_gaps.toml"
 TIMEOUT = 600
-CHANGED = {kit.FIXED, kit.STILL_RAISES, kit.WRONG}  # the statuses of a copy the command changed
+CHANGED = {kit.FIXED, kit.STILL_RAISES, kit.STILL_WRONG, kit.WRONG}  # statuses of a copy the command changed
 
 
 @dataclass
@@ -252,8 +252,9 @@ policy) reports at least one finding; **fixed by fix** means `gradsafe fix --sce
 run, **fixed by trace** that it changed the file and the result is right; a **wrong rewrite**
 is a changed file that computes other values or raises another error (counted once per command);
 a safe case is **flagged** when `check` reports anything and **changed** when either command
-changes it. `still raises` is a partial rewrite after which the case still fails with its own
-error. Hazard cases that `fix` does not fix, and safe cases flagged or changed, are listed in
+changes it. `still raises` is a rewrite after which the case still fails with its own error, `still
+wrong` one after which a silently wrong case computes exactly what it computed before (neither is
+fixed, neither is made worse). Hazard cases that `fix` does not fix, and safe cases flagged or changed, are listed in
 `tests/realworld/known_gaps.toml` (strict xfails of `tests/realworld/test_product.py`).
 
 {scoreboard(results)}
@@ -282,6 +283,9 @@ def _gap_reason(result: Result) -> str:
         return f"{result.mechanism}: check reports nothing, so fix has nothing to rewrite"
     if result.fix == kit.STILL_RAISES:
         return f"{result.mechanism}: detected ({', '.join(result.codes)}) but the verified rewrite is partial: it still raises"
+    if result.fix == kit.STILL_WRONG:
+        return (f"{result.mechanism}: detected ({', '.join(result.codes)}) but the verified rewrite keeps the "
+                "original's values: the silent bug remains")
     reason = f"; {result.unfixable[0]}" if result.unfixable else ""
     return f"{result.mechanism}: detected ({', '.join(result.codes)}) but fix emits no verified rewrite ({result.fix}){reason}"
 

@@ -312,12 +312,12 @@ def gradsafe(
     )
 
 
-FIXED, UNCHANGED, STILL_RAISES, WRONG = "fixed", "unchanged", "still raises", "wrong"
+FIXED, UNCHANGED, STILL_RAISES, STILL_WRONG, WRONG = "fixed", "unchanged", "still raises", "still wrong", "wrong"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a rewrite did to a case: ``status`` is FIXED, UNCHANGED, STILL_RAISES or WRONG."""
+    """What a rewrite did to a case: ``status`` is FIXED, UNCHANGED, STILL_RAISES, STILL_WRONG or WRONG."""
 
     status: str
     detail: str = ""
@@ -327,8 +327,9 @@ def judge_rewrite(case: Case, entry: Path) -> Verdict:
     """Run the (possibly rewritten) copy at ``entry`` and compare it with the recorded values.
 
     Unchanged copies are not run.  A changed copy is FIXED when it computes the recorded values,
-    STILL_RAISES when a case that raises still raises its own error (a partial fix: not wrong), and
-    WRONG otherwise: it computes other values, or raises anything else.
+    STILL_RAISES when a case that raises still raises its own error, STILL_WRONG when a silently
+    wrong case still computes exactly what the original computes (neither is fixed, neither made
+    worse), and WRONG otherwise: it computes other values, or raises anything else.
     """
     changed = changed_files(case, entry)
     if not changed:
@@ -341,6 +342,8 @@ def judge_rewrite(case: Case, entry: Path) -> Verdict:
             return Verdict(STILL_RAISES, message)
         return Verdict(WRONG, f"the rewrite raises {message}")
     problems = differences(got, read_expected(case))
+    if problems and case.expect == "silent" and not differences(got, run_case(case)):
+        return Verdict(STILL_WRONG, "the rewrite computes what the original computes: " + "; ".join(problems))
     if problems:
         return Verdict(WRONG, "the rewrite computes other values: " + "; ".join(problems))
     return Verdict(FIXED, ", ".join(changed))

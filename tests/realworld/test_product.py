@@ -6,8 +6,9 @@
 * Hazard cases (torch, slow): ``fix --scenario <entry>:run`` with verification on, in a scratch copy;
   the copy is then run and compared with the recorded reference values (``kit.judge_rewrite``).
   A changed file that computes other values or raises another error is a **wrong rewrite** and
-  fails the test, whatever ``known_gaps.toml`` says.  A case left unchanged, or still raising its
-  own error, is not fixed: it must be listed in ``known_gaps.toml``, which makes it a strict xfail
+  fails the test, whatever ``known_gaps.toml`` says.  A case left unchanged, still raising its own
+  error, or (silent) still computing exactly what the original computes, is not fixed: it must be
+  listed in ``known_gaps.toml``, which makes it a strict xfail
   (fixing it later shows up as an XPASS, a failure that says to remove the line).
 * Which hazard cases run: a deterministic sample of ``SAMPLE`` (by a stable hash of the id), plus
   the ids in ``$GRADSAFE_REALWORLD_CASES`` (comma-separated); every one with ``GRADSAFE_REALWORLD=all``.
@@ -64,7 +65,7 @@ class KnownGap(AssertionError):
 
 
 class NotFixed(KnownGap):
-    """The product leaves a hazard case unfixed (unchanged, or still raising)."""
+    """The product leaves a hazard case unfixed (unchanged, still raising, or still as wrong as before)."""
 
 
 class Flagged(KnownGap):

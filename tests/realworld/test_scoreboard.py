@@ -39,6 +39,8 @@ def _results(bench):
           fix_detail="the rewrite computes other values: w.grad", trace=kit.UNCHANGED),
         R("d_partial", "views", "hazard", "m-four", "https://x/4", findings=1, codes=["GS101"],
           fix=kit.STILL_RAISES, trace=kit.WRONG, trace_found=True),
+        R("e_same", "silent-bugs", "hazard", "m-five", "https://x/7", findings=1, codes=["GS501"],
+          fix=kit.STILL_WRONG),
         R("s_clean", "safe", "safe", "s-one", "https://x/5"),
         R("s_flagged", "safe", "safe", "s-two", "https://x/6", findings=1, codes=["GS102"], fix=kit.FIXED),
     ]
@@ -55,12 +57,13 @@ def test_scoreboard_counts_per_group_and_in_total(bench):
     assert _row(table, "loops") == ["2", "2", "1", "1", "2", "2", "0", "0", "0", "0"]
     assert _row(table, "views") == ["2", "2", "2", "0", "1", "0", "2", "0", "0", "0"]
     assert _row(table, "safe") == ["2", "0", "0", "0", "0", "0", "0", "2", "1", "1"]
-    assert _row(table, "**total**") == ["6", "4", "3", "1", "3", "2", "2", "2", "1", "1"]
+    assert _row(table, "silent-bugs") == ["1", "1", "1", "0", "0", "0", "0", "0", "0", "0"]
+    assert _row(table, "**total**") == ["7", "5", "4", "1", "3", "2", "2", "2", "1", "1"]
 
 
 def test_case_table_has_a_line_per_case_with_its_report(bench):
     table = bench.case_table(_results(bench))
-    assert len(table.splitlines()) == 2 + 6
+    assert len(table.splitlines()) == 2 + 7
     assert "| `c_wrong` | views | m-three | yes (GS201) | wrong: the rewrite computes other values" in table
     assert "| `s_flagged` | safe | s-two | flagged (GS102) |" in table
     assert "<https://x/2>" in table
@@ -70,7 +73,8 @@ def test_known_gaps_list_the_hazards_fix_does_not_fix(bench, tmp_path, monkeypat
     monkeypatch.setattr(bench, "KNOWN_GAPS", tmp_path / "known_gaps.toml")
     bench.write_known_gaps(_results(bench))
     gaps = tomllib.loads((tmp_path / "known_gaps.toml").read_text())
-    assert set(gaps) == {"b_missed", "c_wrong", "d_partial", "s_flagged"}
+    assert set(gaps) == {"b_missed", "c_wrong", "d_partial", "e_same", "s_flagged"}
+    assert "the silent bug remains" in gaps["e_same"]
     assert gaps["s_flagged"].startswith("s-two: a false positive: check flags it (GS102), and fix rewrite")
     assert gaps["b_missed"].startswith("m-two: check reports nothing")
     assert gaps["c_wrong"].startswith("m-three: fix makes a wrong rewrite")
