@@ -280,7 +280,13 @@ def _gap_reason(result: Result) -> str:
     if result.fix == kit.WRONG:
         return f"{result.mechanism}: fix makes a wrong rewrite ({result.fix_detail[:120]})"
     if not result.findings:
-        return f"{result.mechanism}: check reports nothing, so fix has nothing to rewrite"
+        if result.trace == kit.FIXED:
+            seen = "trace --fix sees it at run time and fixes it"
+        elif result.trace_found:
+            seen = "trace sees it at run time but emits no verified fix"
+        else:
+            seen = "nor does trace see it at run time"
+        return f"{result.mechanism}: check reports nothing, so fix has nothing to rewrite; {seen}"
     if result.fix == kit.STILL_RAISES:
         return f"{result.mechanism}: detected ({', '.join(result.codes)}) but the verified rewrite is partial: it still raises"
     if result.fix == kit.STILL_WRONG:

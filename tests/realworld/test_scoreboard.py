@@ -77,6 +77,7 @@ def test_known_gaps_list_the_hazards_fix_does_not_fix(bench, tmp_path, monkeypat
     assert "the silent bug remains" in gaps["e_same"]
     assert gaps["s_flagged"].startswith("s-two: a false positive: check flags it (GS102), and fix rewrite")
     assert gaps["b_missed"].startswith("m-two: check reports nothing")
+    assert gaps["b_missed"].endswith("trace --fix sees it at run time and fixes it")
     assert gaps["c_wrong"].startswith("m-three: fix makes a wrong rewrite")
     assert gaps["d_partial"].startswith("m-four: detected (GS101)")
 
