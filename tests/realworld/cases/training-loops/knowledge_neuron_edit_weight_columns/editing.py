@@ -1,0 +1,9 @@
+"""Knowledge editing: move the value vectors of selected neurons from one answer to another."""
+
+
+def edit_knowledge(model, layer, positions, original_embedding, target_embedding, lambda_1, lambda_2):
+    dense = model.layer[layer].output.dense
+    for i, pos in enumerate(positions):
+        dense.weight[:, pos] -= original_embedding * lambda_1[i]
+        dense.weight[:, pos] += target_embedding * lambda_2[i]
+    return model
