@@ -1,8 +1,13 @@
-"""Inline suppression: ``# gradsafe: ignore`` and ``# gradsafe: ignore[GS101, GS2]``.
+"""Inline suppression: ``# gradsafe: ignore``, ``# gradsafe: ignore[GS101, GS2]``, ``# noqa: GS101``,
+and for a whole file ``# gradsafe: ignore-file`` / ``# gradsafe: ignore-file[GS2]``.
 
 A suppression comment on the first or last line of a finding's span silences it (and so its fix).
 Codes in brackets may be prefixes (``GS2`` silences every GS2xx); without brackets every code is
-silenced.
+silenced.  ``# noqa: GS101, F401`` is honoured as flake8 and ruff users expect, for its ``GS``
+codes only (the others belong to other tools).  A bare ``# noqa`` is *not* honoured: it is
+written to quiet a linter's style complaint, and silencing a broken gradient as a side effect
+would be the silent failure gradsafe exists to prevent.  ``ignore-file`` applies wherever its
+comment is in the file, on a line of its own or not.
 
 The marker must be a real comment, not text inside a string, so the lines that contain
 ``gradsafe:`` are run through ``tokenize`` - only those lines, one at a time, which keeps the cost
@@ -22,8 +27,13 @@ from typing import Iterable, Sequence
 from gradsafe.findings import Finding
 from gradsafe.files.source import SourceFile
 
-MARKER = "gradsafe:"
-_DIRECTIVE = re.compile(r"#\s*gradsafe:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+MARKERS = ("gradsafe:", "noqa")
+_DIRECTIVE = re.compile(r"#\s*gradsafe:\s*ignore(?!-)\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+_FILE_DIRECTIVE = re.compile(r"#\s*gradsafe:\s*ignore-file\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+# flake8's form: `# noqa: CODE, CODE` (a colon, then codes separated by commas or spaces).
+_NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
+_GS_CODE = re.compile(r"GS[0-9]+")
+FILE_LINE = 0  # the key of a file-level suppression in `parse_suppressions`' result
 
 
 @dataclass(frozen=True)
@@ -46,19 +56,45 @@ def _comment_of(line: str) -> str | None:
     return None
 
 
+def _codes(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(c.strip().upper() for c in text.split(",") if c.strip())
+
+
+def _merge(old: Suppression | None, new: Suppression) -> Suppression:
+    if old is None:
+        return new
+    if old.codes is None or new.codes is None:
+        return Suppression(new.line, None)
+    return Suppression(new.line, old.codes + new.codes)
+
+
+def _line_suppression(number: int, comment: str) -> Suppression | None:
+    match = _DIRECTIVE.search(comment)
+    found = Suppression(number, _codes(match.group("codes"))) if match else None
+    noqa = _NOQA.search(comment)
+    if noqa is not None:
+        codes = tuple(c.upper() for c in re.split(r"[\s,]+", noqa.group("codes")) if _GS_CODE.fullmatch(c.upper()))
+        if codes:
+            found = _merge(found, Suppression(number, codes))
+    return found
+
+
 def parse_suppressions(lines: Sequence[str]) -> dict[int, Suppression]:
-    """Suppressions by 1-based line number."""
+    """Suppressions by 1-based line number; a file-level one under ``FILE_LINE`` (0)."""
     found: dict[int, Suppression] = {}
     for number, line in enumerate(lines, start=1):
-        if MARKER not in line.lower():
+        lowered = line.lower()
+        if not any(marker in lowered for marker in MARKERS):
             continue
         comment = _comment_of(line)
-        match = _DIRECTIVE.search(comment) if comment else None
-        if match is None:
+        if comment is None:
             continue
-        codes_text = match.group("codes")
-        codes = None if codes_text is None else tuple(c.strip().upper() for c in codes_text.split(",") if c.strip())
-        found[number] = Suppression(number, codes)
+        whole_file = _FILE_DIRECTIVE.search(comment)
+        if whole_file is not None:
+            found[FILE_LINE] = _merge(found.get(FILE_LINE), Suppression(FILE_LINE, _codes(whole_file.group("codes"))))
+        suppression = _line_suppression(number, comment)
+        if suppression is not None:
+            found[number] = suppression
     return found
 
 
@@ -72,7 +108,11 @@ def filter_suppressed(findings: Iterable[Finding], source: SourceFile) -> list[F
         return findings
     kept = []
     for finding in findings:
-        candidates = (suppressions.get(finding.span.line), suppressions.get(finding.span.end_line))
+        candidates = (
+            suppressions.get(FILE_LINE),
+            suppressions.get(finding.span.line),
+            suppressions.get(finding.span.end_line),
+        )
         if not any(s is not None and s.covers(finding.code) for s in candidates):
             kept.append(finding)
     return kept
