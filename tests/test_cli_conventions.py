@@ -104,3 +104,13 @@ def test_ignore_file_silences_the_file_end_to_end(project: Path) -> None:
     assert invoke("check", "model.py")[0] == 0
     (project / "model.py").write_text("# gradsafe: ignore-file[GS2]\n" + HAZARD.format(comment=""))
     assert invoke("check", "model.py")[0] == 1
+
+
+def test_an_unknown_code_is_reported_by_default_and_an_unused_suppression_on_request(project: Path) -> None:
+    (project / "model.py").write_text(HAZARD.format(comment="  # gradsafe: ignore[GS101, GS999]") + "z = 1  # noqa: GS2\n")
+    status, out = invoke("check", "--no-cache", "model.py")
+    assert status == 1
+    assert "model.py:6:16: GS802" in out and "GS101" not in out.replace("GS101, ", "") and "GS801" not in out
+    status, out = invoke("check", "--no-cache", "--extend-select", "GS801", "model.py")
+    assert "GS801" in out and out.count("GS801") == 1 and "model.py:12:8: GS801" in out
+    assert invoke("explain", "GS801")[0] == 0
