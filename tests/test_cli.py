@@ -81,7 +81,6 @@ def test_usage_and_configuration_errors_exit_2_without_traceback(tree: Path) -> 
         ["check", "--format", "xml", "m.py"],
         ["check", "--policy", "lax", "m.py"],
         ["check", "--bogus", "m.py"],
-        ["check"],
     ):
         result = invoke(*args)
         assert result.exit_code == 2, args

@@ -86,5 +86,7 @@ def test_python_dash_m_codemod(tmp_path: Path) -> None:
     result = run(sys.executable, "-m", "gradsafe", "check", "-", cwd=tmp_path, stdin=b"x = 1\n")
     assert result.returncode == 0
     assert result.stdout.decode() == "No hazards found (1 file checked).\n"
-    usage = run(sys.executable, "-m", "gradsafe", "check", cwd=tmp_path)
+    default = run(sys.executable, "-m", "gradsafe", "check", cwd=tmp_path)  # no PATH: the current directory
+    assert default.returncode == 0 and default.stdout.decode() == "No hazards found (0 files checked).\n"
+    usage = run(sys.executable, "-m", "gradsafe", "check", "--bogus", cwd=tmp_path)
     assert usage.returncode == 2 and b"Traceback" not in usage.stderr

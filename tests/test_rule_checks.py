@@ -1,7 +1,9 @@
 """The rule families are complete and consistent: catalogue, analysis, runtime codes, fix parameters.
 
 * every rule of the catalogue (``gradsafe.rules``) has its analysis (message and fix) in the
-  family module of ``gradsafe.analysis.checks`` with the same name, and every family has both;
+  family module of ``gradsafe.analysis.checks`` with the same name, and every family has both -
+  but for the family of rules on suppression comments (``rules.suppression``, GS8), which
+  ``gradsafe.settings.suppression`` reports;
 * the order of checks is one tuple, each check a function of a family module, none twice;
 * rule codes appear as string literals only in the rule modules, the selection and configuration
   parser, and the runtime's table (``trace/runtime/events.py``), which matches the catalogue;
@@ -24,13 +26,17 @@ import gradsafe.analysis.checks as checks
 import gradsafe.rules
 from gradsafe.findings import Fix, FixKind, FixParams, Span, params_type
 from gradsafe.rules import all_rules, get_rule
+from gradsafe.settings import suppression
 from gradsafe.trace.runtime import events
 from gradsafe.transforms import get_pass
 from gradsafe.transforms.params import CloneParams, HelperReturnParams, OutOfPlaceParams, ParameterLocalParams
 
 ENGINE = Path(gradsafe.__file__).parent
 PASSES = Path(gradsafe.transforms.__file__).parent
-RULE_FAMILIES = sorted(i.name for i in pkgutil.iter_modules(gradsafe.rules.__path__) if i.name != "docs")
+# The families the analysis reports; `suppression` (GS8) is reported by the suppression stage.
+RULE_FAMILIES = sorted(
+    i.name for i in pkgutil.iter_modules(gradsafe.rules.__path__) if i.name not in ("docs", "suppression")
+)
 
 
 def test_the_check_families_are_the_rule_families() -> None:
@@ -47,8 +53,16 @@ def test_a_family_module_analyses_exactly_the_rules_of_its_rule_module(family: s
 
 
 def test_every_rule_has_one_analysis() -> None:
-    assert sorted(r.code for r in checks.ANALYSES) == [r.code for r in all_rules()]
-    assert all(checks.analysis_of(rule).rule is rule for rule in all_rules())
+    analysed = [rule for rule in all_rules() if rule not in suppression.RULES]
+    assert sorted(r.code for r in checks.ANALYSES) == [r.code for r in analysed]
+    assert all(checks.analysis_of(rule).rule is rule for rule in analysed)
+
+
+def test_the_suppression_stage_reports_exactly_the_rules_of_its_family() -> None:
+    family = importlib.import_module("gradsafe.rules.suppression")
+    declared = [v for v in vars(family).values() if isinstance(v, gradsafe.rules.Rule)]
+    assert sorted(r.code for r in declared) == sorted(r.code for r in suppression.RULES)
+    assert not set(suppression.RULES) & set(checks.ANALYSES)
 
 
 def test_the_order_of_checks_names_each_check_once_and_each_family_has_one() -> None:

@@ -9,9 +9,13 @@ for a flip (``gradsafe.analysis.remedies``).
 ``FixKind.INPLACE_FLAG`` parameters (``Params``, ``gradsafe.transforms.params.InplaceFlagParams``):
 
 * ``mode="construction"``: ``fix.target`` is the call that builds the module (in ``__init__``,
-  inside ``nn.Sequential(...)``, in a dict of layers).  Its ``inplace=True`` becomes
-  ``inplace=False``; a positional flag (``nn.ReLU(True)``, the last argument of every torch
-  activation and dropout module) becomes ``False``.  Other arguments are untouched.
+  inside ``nn.Sequential(...)``, in a dict of layers).  When the flag is the only argument of a
+  torch module whose ``inplace`` defaults to ``False`` (``DEFAULT_OFF``: ``nn.ReLU``,
+  ``nn.Dropout``, ...), it is dropped: ``nn.ReLU(inplace=True)`` -> ``nn.ReLU()``.  Otherwise
+  ``inplace=True`` becomes ``inplace=False`` and a positional flag (``nn.ReLU(True)``, the last
+  argument of every torch activation and dropout module) becomes ``False``: beside other
+  arguments the explicit flag reads better, and a class gradsafe does not know may default to
+  ``True``.  Other arguments are untouched.
 * ``mode="call"``: ``fix.target`` is a functional call (``F.relu(x, inplace=True)``,
   ``F.dropout(h, p, training, inplace=True)``).  The ``inplace=True`` argument is removed, the
   smallest edit that computes out of place.  With ``rebind`` (a name), the call is a statement
@@ -45,6 +49,15 @@ from gradsafe.transforms.out_of_place import (
 )
 
 _FALSE = "False"
+_EMPTY = cst.Module(body=[])
+# The torch.nn modules whose `inplace` parameter defaults to False (all of them, in torch 2.x).
+DEFAULT_OFF = frozenset(
+    {
+        "AlphaDropout", "CELU", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU", "FeatureAlphaDropout",
+        "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "Mish", "RReLU", "ReLU", "ReLU6", "SELU", "SiLU",
+        "Threshold",
+    }
+)  # fmt: skip
 
 
 def _is_literal(expr: cst.BaseExpression) -> bool:
@@ -70,6 +83,9 @@ def _plan_construction(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
     elif not _is_literal(flag.value):
         return "`inplace` is set from an expression; turn it off where that value is chosen"
     position = call.args.index(flag)
+    if len(call.args) == 1 and _defaults_off(call) and not _has_comment(call.whitespace_before_args, flag):
+        edits.add(call, _without_arguments)
+        return None
 
     def turn_off(updated: cst.Call) -> cst.Call:
         args = list(updated.args)
@@ -78,6 +94,24 @@ def _plan_construction(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:
 
     edits.add(call, turn_off)
     return None
+
+
+def _defaults_off(call: cst.Call) -> bool:
+    """Whether ``call`` builds a torch module whose ``inplace`` is off by default."""
+    name = dotted_name(call.func)
+    if name is None:
+        return False
+    *qualifier, last = name.split(".")
+    return last in DEFAULT_OFF and (not qualifier or qualifier[-1] == "nn")
+
+
+def _has_comment(*nodes: cst.CSTNode) -> bool:
+    return any("#" in _EMPTY.code_for_node(node) for node in nodes)
+
+
+def _without_arguments(call: cst.Call) -> cst.Call:
+    """``nn.ReLU()`` for ``nn.ReLU(inplace=True)`` (the flag was checked to be the only argument)."""
+    return call.with_changes(args=(), whitespace_before_args=cst.SimpleWhitespace(""))
 
 
 def _plan_call(index: NodeIndex, fix: Fix, edits: Edits) -> str | None:

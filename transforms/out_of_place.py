@@ -66,6 +66,7 @@ from gradsafe.analysis.optable import OpTable
 from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
+from gradsafe.transforms.comments import keep_comment_column
 from gradsafe.transforms.locate import NodeIndex
 from gradsafe.transforms.params import OutOfPlaceParams as Params
 
@@ -101,9 +102,20 @@ class _ApplyEdits(cst.CSTTransformer):
     def __init__(self, edits: Mapping[cst.CSTNode, list[Edit]]) -> None:
         super().__init__()
         self._edits = edits
+        self._edited: list[bool] = []  # per enclosing simple statement line: was anything in it edited
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.SimpleStatementLine):
+            self._edited.append(False)
+        return True
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> EditResult:  # type: ignore[override]
         result: EditResult = updated_node
+        if isinstance(original_node, cst.SimpleStatementLine) and isinstance(updated_node, cst.SimpleStatementLine):
+            if self._edited.pop():
+                result = keep_comment_column(original_node, updated_node)
+        if self._edited and original_node in self._edits:
+            self._edited[-1] = True
         for edit in self._edits.get(original_node, ()):
             result = edit(result)
         return result

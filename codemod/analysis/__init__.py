@@ -30,5 +30,8 @@ def analyse(
     if tree is None:
         tree = ast.parse(source.text, filename=source.display)
     from gradsafe.analysis.judge import judge_module
+    from gradsafe.analysis.source_text import quoting
 
-    return sorted(judge_module(tree, source, policy=policy, confirmed=confirmed or {}), key=lambda f: f.sort_key)
+    with quoting(source):  # messages quote literals as the file spells them
+        findings = judge_module(tree, source, policy=policy, confirmed=confirmed or {})
+    return sorted(findings, key=lambda f: f.sort_key)

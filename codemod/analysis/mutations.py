@@ -13,6 +13,7 @@ import ast
 import enum
 from dataclasses import dataclass
 
+from gradsafe.analysis.source_text import unparse
 from gradsafe.analysis.values import ModuleInfo, Ref, Tri
 from gradsafe.findings import Span
 
@@ -60,5 +61,5 @@ class Mutation:
         """The mutating code, shortened for a message."""
         if self.form is Form.SEQUENTIAL:
             return self.op
-        text = ast.unparse(self.node) if not isinstance(self.node, ast.stmt) else ast.unparse(self.node).split("\n")[0]
+        text = unparse(self.node) if not isinstance(self.node, ast.stmt) else unparse(self.node).split("\n")[0]
         return text if len(text) <= 60 else text[:57] + "..."

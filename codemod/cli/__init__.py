@@ -13,11 +13,11 @@ Modules: ``app`` (the Typer app, exit statuses, error handling), ``options`` (ev
 defined once, and the groups of them the commands take), ``command_run`` (a command's
 configuration, ``Invocation``, built by ``start_run``, and the ``Run`` the commands share), and
 one module per group of commands: ``check_diff_fix``, ``verify_trace``, ``merge_reports``,
-``rules_explain``.  They are imported in that order, which is the order ``gradsafe --help`` lists
+``rules_explain``, ``completion``.  They are imported in that order, which is the order ``gradsafe --help`` lists
 the commands in.
 """
 
 from gradsafe.cli.app import app, main
-from gradsafe.cli import check_diff_fix, verify_trace, merge_reports, rules_explain  # noqa: F401  (registers the commands)
+from gradsafe.cli import check_diff_fix, verify_trace, merge_reports, rules_explain, completion  # noqa: F401  (registers the commands)
 
 __all__ = ["app", "main"]

@@ -10,6 +10,8 @@ import sys
 from typing import Annotated, BinaryIO, Callable
 
 import typer
+from typer import _click as click
+from typer.core import TyperGroup, TyperOption
 
 from gradsafe import __version__
 from gradsafe.settings.config import ConfigError
@@ -19,8 +21,28 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
+class _Group(TyperGroup):
+    """The app's group: its and its commands' ``--help`` shown as the flag it is, without ``<bool>``."""
+
+    def get_help_option(self, ctx: click.Context) -> TyperOption | None:
+        return _flag(super().get_help_option(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _flag(command.get_help_option(ctx))  # cached on the command, so its --help shows it so
+        return command
+
+
+def _flag(option: TyperOption | None) -> TyperOption | None:
+    if option is not None:
+        option.metavar = ""
+    return option
+
+
 app = typer.Typer(
     name="gradsafe",
+    cls=_Group,
     help="Find in-place tensor mutations that break PyTorch autograd, and rewrite them safely.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -66,7 +88,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)
+        bool,
+        typer.Option("--version", "-V", metavar="", help="Show the version and exit.", callback=_version, is_eager=True),
     ] = False,
 ) -> None:
     """Find in-place tensor mutations that break PyTorch autograd, and rewrite them safely."""

@@ -90,7 +90,7 @@ class Invocation:
     The defaults are what a command that does not take an option runs with.
     """
 
-    paths: list[str]
+    paths: list[str] | None  # None: the current directory
     select: list[str] | None = None
     extend_select: list[str] | None = None
     ignore: list[str] | None = None
@@ -130,7 +130,7 @@ class Run:
     def __init__(self, command: Command, options: Invocation) -> None:
         self.command = command
         self.options = options
-        paths = options.paths
+        paths = options.paths or ["."]  # as ruff: no PATH is the current directory
         self.stdin = STDIN in paths
         if self.stdin and len(paths) > 1:
             raise UsageError("'-' (standard input) cannot be combined with other paths")

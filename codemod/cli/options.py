@@ -19,11 +19,17 @@ import typer
 from gradsafe.report import FORMATTERS
 from gradsafe.rules import Policy
 
+# A flag takes no value: an empty metavar keeps `--help` from showing a `<bool>` value for it
+# (which reads as if `--exit-zero true` were the spelling).
+FLAG = ""
+
 # Every option, defined once.  Lists accept repeated options and commas: --select GS1,GS2.
 PathsArg = Annotated[
-    list[str],
+    Optional[list[str]],
     typer.Argument(
-        help="Files or directories to process; `-` reads standard input.", show_default=False, metavar="PATH"
+        help="Files or directories to process (default: the current directory, `.`); `-` reads standard input.",
+        show_default=False,
+        metavar="PATH",
     ),
 ]
 SelectOpt = Annotated[
@@ -89,6 +95,7 @@ ForceExcludeOpt = Annotated[
     bool,
     typer.Option(
         "--force-exclude",
+        metavar=FLAG,
         help="Apply exclusions to paths named on the command line too (for editors and pre-commit).",
         rich_help_panel="File selection",
     ),
@@ -126,11 +133,13 @@ ConfigOpt = Annotated[
     ),
 ]
 IsolatedOpt = Annotated[
-    bool, typer.Option("--isolated", help="Ignore all configuration files.", rich_help_panel="Configuration")
+    bool,
+    typer.Option("--isolated", metavar=FLAG, help="Ignore all configuration files.", rich_help_panel="Configuration"),
 ]
 FormatOpt = Annotated[
     str,
     typer.Option(
+        "--output-format",
         "--format",
         metavar="FORMAT",
         help="Report format: " + "; ".join(f"`{name}`: {spec.description}" for name, spec in FORMATTERS.items()) + ".",
@@ -153,6 +162,7 @@ StatisticsOpt = Annotated[
     bool,
     typer.Option(
         "--statistics",
+        metavar=FLAG,
         help="Show the number of findings per rule instead of each finding (text format).",
         rich_help_panel="Output",
     ),
@@ -161,6 +171,7 @@ ShowFixesOpt = Annotated[
     bool,
     typer.Option(
         "--show-fixes",
+        metavar=FLAG,
         help="Under each finding, show the fix it gets or why it gets none; list the findings fixed (text format).",
         rich_help_panel="Output",
     ),
@@ -168,21 +179,24 @@ ShowFixesOpt = Annotated[
 ExitZeroOpt = Annotated[
     bool,
     typer.Option(
-        "--exit-zero", help="Exit 0 even when there are findings (errors still exit 2).", rich_help_panel="Output"
+        "--exit-zero",
+        metavar=FLAG,
+        help="Exit 0 even when there are findings (errors still exit 2).", rich_help_panel="Output"
     ),
 ]
 QuietOpt = Annotated[
     bool,
     typer.Option(
-        "--quiet", "-q", help="Print findings and errors only: no summary, no progress bar.", rich_help_panel="Output"
+        "--quiet", "-q",
+        metavar=FLAG,
+        help="Print findings and errors only: no summary, no progress bar.", rich_help_panel="Output"
     ),
 ]
 VerboseOpt = Annotated[
     bool,
     typer.Option(
         "--verbose",
-        "-v",
-        help="Also print the configuration used, declined fixes and tracebacks of internal errors.",
+        "-v", metavar=FLAG, help="Also print the configuration used, declined fixes and tracebacks of internal errors.",
         rich_help_panel="Output",
     ),
 ]
@@ -191,6 +205,7 @@ NoVerifyOpt = Annotated[
     bool,
     typer.Option(
         "--no-verify",
+        metavar=FLAG,
         help="Emit every fix without running any code (fast, static; what the pre-commit hook does).",
         rich_help_panel="Verification",
     ),
@@ -199,6 +214,7 @@ UnverifiedOpt = Annotated[
     bool,
     typer.Option(
         "--unverified",
+        metavar=FLAG,
         help="Also emit fixes that could not be verified for lack of inputs (marked in the report).",
         rich_help_panel="Verification",
     ),
@@ -262,6 +278,7 @@ NoCacheOpt = Annotated[
     bool,
     typer.Option(
         "--no-cache",
+        metavar=FLAG,
         help="Neither read nor write the result cache (`.gradsafe_cache/` in the project root).",
         rich_help_panel="Performance",
     ),
@@ -275,7 +292,7 @@ def _option(name: str, annotation: Any, default: Any = inspect.Parameter.empty) 
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
-PATHS: Group = (_option("paths", PathsArg),)
+PATHS: Group = (_option("paths", PathsArg, None),)
 RULE_SELECTION: Group = (
     _option("select", SelectOpt, None),
     _option("extend_select", ExtendSelectOpt, None),

@@ -15,6 +15,7 @@ Codes are grouped by mechanism:
 * ``GS3xx`` views and ``out=``
 * ``GS4xx`` writes through ``.data`` / ``.detach()`` aliases
 * ``GS5xx`` a function mutates its caller's tensor
+* ``GS8xx`` suppression comments (reported by ``gradsafe.settings.suppression``, not the analysis)
 * ``GS9xx`` policy rules (``--policy strict``)
 """
 
@@ -132,6 +133,7 @@ def _load() -> None:
         leaves,
         policy,
         saved_tensors,
+        suppression,
         views,
     )
 

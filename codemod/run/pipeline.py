@@ -69,7 +69,7 @@ def find_findings(source: SourceFile, settings: Settings) -> list[Finding]:
     codes = settings.codes_for(source.path)
     confirmed = settings.confirmed_for(source.path)
     findings = [f for f in analyse(source, tree, policy=settings.policy, confirmed=confirmed) if f.code in codes]
-    return filter_suppressed(findings, source)
+    return filter_suppressed(findings, source, codes)
 
 
 def _internal_error(display: str, exc: BaseException, stage: str) -> FileError:

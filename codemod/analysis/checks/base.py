@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable
 from gradsafe.analysis.mutations import Mutation
 from gradsafe.analysis.remedies import FixContext, Plan
 from gradsafe.analysis.values import Save, State, Storage, Tri
+from gradsafe.analysis.source_text import unparse
 from gradsafe.findings import Related
 from gradsafe.rules import Policy, Rule
 
@@ -98,7 +99,7 @@ def written_name(m: Mutation) -> str:
 
 
 def short(node: ast.AST) -> str:
-    text = ast.unparse(node)
+    text = unparse(node)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

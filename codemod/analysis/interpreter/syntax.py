@@ -7,6 +7,7 @@ import ast
 from gradsafe.analysis.interpreter.tables import DUNDER_SYMBOLS
 from gradsafe.analysis.names import dotted
 from gradsafe.analysis.optable import OpInfo
+from gradsafe.analysis.source_text import unparse
 from gradsafe.findings import Span
 
 
@@ -46,7 +47,7 @@ def mentions_grad(node: ast.AST) -> bool:
 
 
 def short_text(node: ast.AST) -> str:
-    text = ast.unparse(node) if isinstance(node, ast.AST) and not isinstance(node, SpanNode) else "..."
+    text = unparse(node) if isinstance(node, ast.AST) and not isinstance(node, SpanNode) else "..."
     return text if len(text) <= 50 else text[:47] + "..."
 
 
