@@ -115,6 +115,7 @@ class Invocation:
     example: list[str] | None = None
     timeout: float | None = None
     workers: int | None = None
+    python: str | None = None
     jobs: int | None = None
     no_cache: bool = False
 
@@ -225,6 +226,7 @@ class Run:
             examples=tuple(split_list(given.example) or ()),
             timeout=given.timeout,
             workers=given.workers,
+            python=given.python,
             emit_unverified=given.unverified,
         )
 

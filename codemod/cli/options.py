@@ -245,6 +245,17 @@ WorkersOpt = Annotated[
         show_default=False,
     ),
 ]
+PythonOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--python",
+        metavar="PATH",
+        help="The interpreter (or virtualenv) that runs your code for verification; it needs torch, not gradsafe. "
+        "Default: the active virtualenv, else `.venv`/`venv` in the project root, else gradsafe's own.",
+        rich_help_panel="Verification",
+        show_default=False,
+    ),
+]
 
 JobsOpt = Annotated[
     Optional[int],
@@ -296,7 +307,11 @@ QUIET: Group = (_option("quiet", QuietOpt, False),)
 MESSAGES: Group = QUIET + (_option("verbose", VerboseOpt, False),)
 EMITTED_FIXES: Group = (_option("no_verify", NoVerifyOpt, False), _option("unverified", UnverifiedOpt, False))
 VERIFY_INPUTS: Group = (_option("scenario", ScenarioOpt, None), _option("example", ExampleOpt, None))
-VERIFY_LIMITS: Group = (_option("timeout", TimeoutOpt, None), _option("workers", WorkersOpt, None))
+VERIFY_LIMITS: Group = (
+    _option("timeout", TimeoutOpt, None),
+    _option("workers", WorkersOpt, None),
+    _option("python", PythonOpt, None),
+)
 PERFORMANCE: Group = (_option("jobs", JobsOpt, None), _option("no_cache", NoCacheOpt, False))
 
 # What check, diff and fix all take, in the order --help lists it.
