@@ -116,6 +116,7 @@ class Invocation:
     timeout: float | None = None
     workers: int | None = None
     python: str | None = None
+    no_tests: bool = False
     jobs: int | None = None
     no_cache: bool = False
 
@@ -227,6 +228,7 @@ class Run:
             timeout=given.timeout,
             workers=given.workers,
             python=given.python,
+            tests=not given.no_tests,
             emit_unverified=given.unverified,
         )
 

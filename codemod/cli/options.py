@@ -225,6 +225,14 @@ ExampleOpt = Annotated[
         show_default=False,
     ),
 ]
+NoTestsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-tests",
+        help="Do not run the project's own pytest tests (those that may reach a rewritten function) as scenarios.",
+        rich_help_panel="Verification",
+    ),
+]
 TimeoutOpt = Annotated[
     Optional[float],
     typer.Option(
@@ -306,7 +314,11 @@ EXIT_ZERO: Group = (_option("exit_zero", ExitZeroOpt, False),)
 QUIET: Group = (_option("quiet", QuietOpt, False),)
 MESSAGES: Group = QUIET + (_option("verbose", VerboseOpt, False),)
 EMITTED_FIXES: Group = (_option("no_verify", NoVerifyOpt, False), _option("unverified", UnverifiedOpt, False))
-VERIFY_INPUTS: Group = (_option("scenario", ScenarioOpt, None), _option("example", ExampleOpt, None))
+VERIFY_INPUTS: Group = (
+    _option("scenario", ScenarioOpt, None),
+    _option("example", ExampleOpt, None),
+    _option("no_tests", NoTestsOpt, False),
+)
 VERIFY_LIMITS: Group = (
     _option("timeout", TimeoutOpt, None),
     _option("workers", WorkersOpt, None),

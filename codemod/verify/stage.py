@@ -38,6 +38,7 @@ class VerifyOptions:
     timeout: float | None = None
     workers: int | None = None
     python: str | None = None
+    tests: bool = True  # the project's own pytest tests as scenarios (``gradsafe.verify.discovery``)
     emit_unverified: bool = False
 
 
@@ -112,7 +113,19 @@ def verify_results(
         ]
 
     first = changes(states)
+    new: list[str] = []
+    if options.tests:
+        from dataclasses import replace
+
+        from gradsafe.verify.discovery import discover_tests
+
+        found = discover_tests(root, [(c.path, q) for c in first for q in c.resolved_targets()])
+        new = [t for t in found if t not in verify_settings.scenarios]
+        if new:
+            verify_settings = replace(verify_settings, scenarios=(*verify_settings.scenarios, *new))
     announce(notice(first))
+    if options.tests and new:
+        announce(f"running {len(new)} of the project's tests as scenarios; --no-tests to skip")
     if not interpreter.is_own:
         announce(f"verification runs in {interpreter.describe()}")
     progress = start_progress(count_targets(first)) if start_progress is not None else None
