@@ -6,7 +6,7 @@ For each hazard case of ``tests/realworld`` (or ``--cases``), a scratch copy get
 test file is removed before the copy is judged, as ``bench/realworld.py`` judges its fixes.  Prints
 one line per case and the counts, to compare with the scoreboard's "fixed by fix" column.
 
-    python bench/realworld_tests.py [--cases ID ...] [--jobs N]
+    python bench/realworld_tests.py [--cases ID ...] [--jobs N] [--no-tests]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import kit  # noqa: E402  (tests/realworld/kit.py, put on the path just above)
 TEST = "from {module} import run\n\n\ndef test_run():\n    run()\n"
 
 
-def evaluate(case_id: str) -> tuple[str, str, str]:
+def evaluate(case_id: str, no_tests: bool = False) -> tuple[str, str, str]:
     case = kit.get_case(case_id)
     with tempfile.TemporaryDirectory(prefix=f"gradsafe-rwt-{case.id[:20]}-") as scratch:
         entry = kit.scratch_copy(case, Path(scratch) / "fix")
@@ -35,7 +35,7 @@ def evaluate(case_id: str) -> tuple[str, str, str]:
         (tests / "test_case.py").write_text(TEST.format(module=entry.stem))
         path = "." if case.path.is_dir() else entry.name
         try:
-            done = kit.gradsafe(["fix", "--isolated", "--no-cache", path], root, timeout=600)
+            done = kit.gradsafe(["fix", "--isolated", "--no-cache", *(["--no-tests"] if no_tests else []), path], root, timeout=600)
             output = (done.stdout + done.stderr).strip()
         except Exception as error:  # a hang or a start failure: the case's result
             output = f"{type(error).__name__}: {error}"
@@ -49,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", nargs="+", metavar="ID", help="only these case ids")
     parser.add_argument("--jobs", type=int, default=2, help="cases evaluated at once (processes)")
+    parser.add_argument("--no-tests", action="store_true", help="the control: fix with --no-tests")
     options = parser.parse_args(argv)
     ids = options.cases or [case.id for case in kit.all_cases() if case.kind == "hazard"]
     counts: dict[str, int] = {}
     with concurrent.futures.ProcessPoolExecutor(max_workers=options.jobs) as pool:
-        for case_id, status, detail in pool.map(evaluate, ids):
+        for case_id, status, detail in pool.map(evaluate, ids, [options.no_tests] * len(ids)):
             counts[status] = counts.get(status, 0) + 1
             print(f"{case_id:60} {status:12} {detail[:120]}", flush=True)
     print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())), f"(of {len(ids)} cases)")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from gradsafe.cli import app
-from gradsafe.verify.discovery import discover_tests, collection_paths
+from gradsafe.verify.discovery import collection_paths, discover_tests
+from typer.testing import CliRunner
 
 MODEL = '''import torch
 from torch import nn

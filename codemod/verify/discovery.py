@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import ast
 import configparser
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import tomllib
 
 MAX_TESTS = 50  # per verification run: the pre-filter is generous, the run must stay short
 _SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"})
@@ -105,9 +106,11 @@ def _callable_tests(tree: ast.Module) -> list[str]:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
             arguments = node.args
-            if not (arguments.args or arguments.posonlyargs or arguments.kwonlyargs or arguments.vararg or arguments.kwarg):
-                if not any(_is_parametrize(d) for d in node.decorator_list):
-                    tests.append(node.name)
+            takes_arguments = bool(
+                arguments.args or arguments.posonlyargs or arguments.kwonlyargs or arguments.vararg or arguments.kwarg
+            )
+            if not takes_arguments and not any(_is_parametrize(d) for d in node.decorator_list):
+                tests.append(node.name)
     return tests
 
 
