@@ -134,7 +134,7 @@ def test_missing_torch_is_a_clear_error_and_nothing_is_written(tmp_path: Path, m
     path = tmp_path / "gate.py"
     path.write_text(UNREACHABLE)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("gradsafe.verify.torch_available", lambda: False)
+    monkeypatch.setattr("gradsafe.verify.torch_available", lambda python=None: False)
     result = invoke("fix", "gate.py")
     assert result.exit_code == 2
     assert "verification needs torch" in result.stderr and "--no-verify" in result.stderr

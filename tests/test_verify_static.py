@@ -153,7 +153,7 @@ def test_notice_counts_every_target() -> None:
 
 
 def test_verify_without_torch_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verify_package, "torch_available", lambda: False)
+    monkeypatch.setattr(verify_package, "torch_available", lambda python=None: False)
     change = FileChange(Path("a.py"), "def f(x):\n    x.add_(1)\n", "def f(x):\n    x = x.add(1)\n")
     with pytest.raises(VerificationUnavailable, match=r"pip install torch==2\.13\.0\) or pass --no-verify"):
         verify([change], VerifySettings(), root=Path("."))

@@ -115,6 +115,8 @@ class Invocation:
     example: list[str] | None = None
     timeout: float | None = None
     workers: int | None = None
+    python: str | None = None
+    no_tests: bool = False
     jobs: int | None = None
     no_cache: bool = False
 
@@ -225,6 +227,8 @@ class Run:
             examples=tuple(split_list(given.example) or ()),
             timeout=given.timeout,
             workers=given.workers,
+            python=given.python,
+            tests=not given.no_tests,
             emit_unverified=given.unverified,
         )
 

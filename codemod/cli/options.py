@@ -241,6 +241,14 @@ ExampleOpt = Annotated[
         show_default=False,
     ),
 ]
+NoTestsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-tests",
+        help="Do not run the project's own pytest tests (those that may reach a rewritten function) as scenarios.",
+        rich_help_panel="Verification",
+    ),
+]
 TimeoutOpt = Annotated[
     Optional[float],
     typer.Option(
@@ -257,6 +265,17 @@ WorkersOpt = Annotated[
         "--workers",
         metavar="N",
         help="Verification worker processes.",
+        rich_help_panel="Verification",
+        show_default=False,
+    ),
+]
+PythonOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--python",
+        metavar="PATH",
+        help="The interpreter (or virtualenv) that runs your code for verification; it needs torch, not gradsafe. "
+        "Default: the active virtualenv, else `.venv`/`venv` in the project root, else gradsafe's own.",
         rich_help_panel="Verification",
         show_default=False,
     ),
@@ -312,8 +331,16 @@ EXIT_ZERO: Group = (_option("exit_zero", ExitZeroOpt, False),)
 QUIET: Group = (_option("quiet", QuietOpt, False),)
 MESSAGES: Group = QUIET + (_option("verbose", VerboseOpt, False),)
 EMITTED_FIXES: Group = (_option("no_verify", NoVerifyOpt, False), _option("unverified", UnverifiedOpt, False))
-VERIFY_INPUTS: Group = (_option("scenario", ScenarioOpt, None), _option("example", ExampleOpt, None))
-VERIFY_LIMITS: Group = (_option("timeout", TimeoutOpt, None), _option("workers", WorkersOpt, None))
+VERIFY_INPUTS: Group = (
+    _option("scenario", ScenarioOpt, None),
+    _option("example", ExampleOpt, None),
+    _option("no_tests", NoTestsOpt, False),
+)
+VERIFY_LIMITS: Group = (
+    _option("timeout", TimeoutOpt, None),
+    _option("workers", WorkersOpt, None),
+    _option("python", PythonOpt, None),
+)
 PERFORMANCE: Group = (_option("jobs", JobsOpt, None), _option("no_cache", NoCacheOpt, False))
 
 # What check, diff and fix all take, in the order --help lists it.

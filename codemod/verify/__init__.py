@@ -38,12 +38,19 @@ verdicts are kept.  Nothing runs unless ``verify`` is called.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from gradsafe.verify.changes import MODULE_UNIT, FileChange, changed_functions
 from gradsafe.verify.combine import apply_scenarios
+from gradsafe.verify.interpreter import (
+    Interpreter,
+    InterpreterNotFound,
+    find_interpreter,
+    has_torch,
+)
 from gradsafe.verify.settings import CONFIG_KEYS, SettingsError, VerifySettings
 from gradsafe.verify.supervisor import Progress, VerificationUnavailable, WorkerPool
 from gradsafe.verify.verdicts import Mismatch, TargetVerdict, Verdict
@@ -52,6 +59,8 @@ __all__ = [
     "CONFIG_KEYS",
     "MODULE_UNIT",
     "FileChange",
+    "Interpreter",
+    "InterpreterNotFound",
     "Mismatch",
     "Progress",
     "SettingsError",
@@ -62,17 +71,29 @@ __all__ = [
     "WorkerPool",
     "changed_functions",
     "count_targets",
+    "find_interpreter",
     "notice",
     "torch_available",
     "verify",
+    "worker_interpreter",
 ]
 
 TORCH_MISSING = "torch is not installed; install gradsafe[verify] (pip install torch==2.13.0) or pass --no-verify"
 
 
-def torch_available() -> bool:
-    """Whether torch can be imported, without importing it."""
-    return importlib.util.find_spec("torch") is not None
+def torch_available(python: str | None = None) -> bool:
+    """Whether torch can be imported (in ``python``, by default here), without importing it."""
+    if python is None:
+        return importlib.util.find_spec("torch") is not None
+    return has_torch(Interpreter(python, "given"))
+
+
+def worker_interpreter(settings: VerifySettings, root: Path) -> Interpreter:
+    """The interpreter the worker runs on for ``settings`` in the project at ``root``."""
+    try:
+        return find_interpreter(settings.python, Path(root).resolve())
+    except InterpreterNotFound as exc:
+        raise VerificationUnavailable(str(exc)) from None
 
 
 def count_targets(changes: Sequence[FileChange]) -> int:
@@ -101,8 +122,9 @@ def verify(
     the caller); otherwise one is started and closed here.  Raises ``VerificationUnavailable`` when
     torch is not installed or no worker can start.
     """
-    if not torch_available():
-        raise VerificationUnavailable(TORCH_MISSING)
+    python = pool.python if pool is not None else worker_interpreter(settings, Path(root)).executable
+    if not torch_available(None if python == sys.executable else python):
+        raise VerificationUnavailable(f"{TORCH_MISSING} (in {python})" if python != sys.executable else TORCH_MISSING)
     targets = [(change, qualname) for change in changes for qualname in change.resolved_targets()]
     if not targets:
         return []
@@ -122,7 +144,7 @@ def verify(
     }
     keys = [(str(Path(change.path).resolve()), qualname) for change, qualname in targets]
     owned = pool is None
-    active = pool if pool is not None else WorkerPool(settings.workers, settings.memory_mb)
+    active = pool if pool is not None else WorkerPool(settings.workers, settings.memory_mb, python)
     try:
         result = active.run(job, keys, settings.timeout, progress or (lambda kind, name: None))
     finally:

@@ -31,7 +31,8 @@ class VerifySettings:
     with ``torch.testing``'s defaults for their dtype when those are looser.  ``fd_rtol``/``fd_atol``
     compare the rewrite's gradients with finite differences of the original, which carry
     truncation and rounding error of about 1e-9 in float64.  ``workers`` is the number of worker
-    processes.
+    processes.  ``python`` is the interpreter that runs the worker (a path, or a virtualenv's
+    directory); ``None`` picks one (``gradsafe.verify.interpreter``).
     """
 
     scenarios: tuple[str, ...] = ()
@@ -43,6 +44,7 @@ class VerifySettings:
     fd_rtol: float = 1e-5
     fd_atol: float = 1e-6
     workers: int = 1
+    python: str | None = None
 
     def __post_init__(self) -> None:
         for key in CONFIG_KEYS.values():
@@ -98,6 +100,10 @@ def _non_negative_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
 
+def _optional_path(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and bool(value))
+
+
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -114,5 +120,6 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
         ConfigKey("fd-rtol", "a non-negative number", _non_negative_number),
         ConfigKey("fd-atol", "a non-negative number", _non_negative_number),
         ConfigKey("workers", "a positive integer", _positive_int),
+        ConfigKey("python", "a path to a Python interpreter or a virtualenv", _optional_path),
     )
 }

@@ -37,6 +37,8 @@ class VerifyOptions:
     examples: tuple[str, ...] = ()
     timeout: float | None = None
     workers: int | None = None
+    python: str | None = None
+    tests: bool = True  # the project's own pytest tests as scenarios (``gradsafe.verify.discovery``)
     emit_unverified: bool = False
 
 
@@ -80,22 +82,25 @@ def verify_results(
         notice,
         torch_available,
         verify,
+        worker_interpreter,
     )
     from gradsafe.verify.verdicts import Verdict
 
     states = [_FileState(r) for r in results if r.edit is not None]
     if not states:
         return
-    if not torch_available():
-        raise VerificationUnavailable(
-            "verification needs torch: pip install 'gradsafe[verify]' (torch==2.13.0), or pass --no-verify"
-        )
     try:
         base = VerifySettings.from_config(settings.verify)
     except SettingsError as exc:  # validated when the configuration was loaded; kept for safety
         raise VerificationUnavailable(str(exc)) from None
     verify_settings = _with_options(base, options)
     root = Path(settings.root)
+    interpreter = worker_interpreter(verify_settings, root)
+    if not torch_available(None if interpreter.is_own else interpreter.executable):
+        where = "" if interpreter.is_own else f" in {interpreter.describe()}"
+        raise VerificationUnavailable(
+            f"verification needs torch{where}: pip install 'gradsafe[verify]' (torch==2.13.0), or pass --no-verify"
+        )
     accepted = {verdict.value for verdict in Verdict if verdict.emit_by_default}
     if options.emit_unverified:
         accepted.add(Verdict.UNVERIFIED.value)
@@ -108,9 +113,23 @@ def verify_results(
         ]
 
     first = changes(states)
+    new: list[str] = []
+    if options.tests:
+        from dataclasses import replace
+
+        from gradsafe.verify.discovery import discover_tests
+
+        found = discover_tests(root, [(c.path, q) for c in first for q in c.resolved_targets()])
+        new = [t for t in found if t not in verify_settings.scenarios]
+        if new:
+            verify_settings = replace(verify_settings, scenarios=(*verify_settings.scenarios, *new))
     announce(notice(first))
+    if options.tests and new:
+        announce(f"running {len(new)} of the project's tests as scenarios; --no-tests to skip")
+    if not interpreter.is_own:
+        announce(f"verification runs in {interpreter.describe()}")
     progress = start_progress(count_targets(first)) if start_progress is not None else None
-    pool = WorkerPool(verify_settings.workers, verify_settings.memory_mb)
+    pool = WorkerPool(verify_settings.workers, verify_settings.memory_mb, interpreter.executable)
     try:
         pending = states
         for _ in range(MAX_ROUNDS):
@@ -155,6 +174,8 @@ def _with_options(base, options: VerifyOptions):
         changes["timeout"] = options.timeout
     if options.workers is not None:
         changes["workers"] = options.workers
+    if options.python is not None:
+        changes["python"] = options.python
     return replace(base, **changes) if changes else base
 
 
@@ -190,14 +211,30 @@ def _rerun(state: _FileState, settings: Settings) -> bool:
     return result.edit is not None
 
 
+_WORST_FIRST = ("rejected", "unverified", "repaired", "verified")
+
+
 def _record(state: _FileState) -> None:
-    """Verdicts by finding scope, for every finding the report shows (fixed or remaining)."""
+    """Verdicts by finding scope, for every finding the report shows (fixed or remaining).
+
+    A fix that reaches beyond its finding's function (``inplace=False`` in ``__init__`` for a
+    finding in ``forward``) is judged by the verdicts of the functions it edited that are no
+    finding's own: the worst of them, with the finding's own function's verdict when it has one.
+    """
     result = state.result
-    scopes = {f.scope for f in result.findings} | {f.scope for f in result.fixed}
-    scopes |= {a.finding.scope for a in result.applied} | state.excluded
+    findings = [*result.findings, *result.fixed, *(a.finding for a in result.applied)]
+    scopes = {f.scope for f in findings} | state.excluded
+    far = {f.scope for f in findings if f.fix is not None and f.fix.kind in _FAR_REACHING}
+    own_units = {scope_unit(scope) for scope in scopes}
+    elsewhere = [unit for unit in state.verdicts if unit not in own_units]
     for scope in scopes:
         unit = scope_unit(scope)
-        if unit in state.verdicts:
-            result.verdicts[scope] = state.verdicts[unit]
-            if state.details.get(unit):
-                result.verdict_details[scope] = state.details[unit]
+        units = [unit] if unit in state.verdicts else []
+        if scope in far:
+            units += elsewhere
+        if not units:
+            continue
+        worst = min(units, key=lambda u: _WORST_FIRST.index(state.verdicts[u]) if state.verdicts[u] in _WORST_FIRST else 0)
+        result.verdicts[scope] = state.verdicts[worst]
+        if state.details.get(worst):
+            result.verdict_details[scope] = state.details[worst] if worst == unit else f"{worst}: {state.details[worst]}"

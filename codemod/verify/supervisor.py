@@ -56,8 +56,9 @@ class JobResult:
 class Worker:
     """One worker process, started lazily and restarted after a failure."""
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, python: str = sys.executable) -> None:
         self.memory_mb = memory_mb
+        self.python = python
         self.torch_seconds: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._sandbox: str | None = None
@@ -77,7 +78,7 @@ class Worker:
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [
-                    sys.executable,
+                    self.python,
                     str(_BOOT),
                     str(_PACKAGE_DIR),
                     "--requests",
@@ -198,10 +199,14 @@ Progress = Callable[[str, str], None]
 
 
 class WorkerPool:
-    """``size`` workers, each used by one job at a time; close it (or use ``with``) to end them."""
+    """``size`` workers, each used by one job at a time; close it (or use ``with``) to end them.
 
-    def __init__(self, size: int = 1, memory_mb: int = 4096) -> None:
-        self.workers = [Worker(memory_mb) for _ in range(size)]
+    ``python`` is the interpreter the workers run on (``gradsafe.verify.interpreter``).
+    """
+
+    def __init__(self, size: int = 1, memory_mb: int = 4096, python: str = sys.executable) -> None:
+        self.python = python
+        self.workers = [Worker(memory_mb, python) for _ in range(size)]
 
     def __enter__(self) -> WorkerPool:
         return self

@@ -6,8 +6,10 @@ Containment, set up before any user code runs:
   neither block on input nor corrupt the protocol, which uses two other, non-inheritable fds;
 * address space is capped (``RLIMIT_AS``), as are file sizes (``RLIMIT_FSIZE``, 256 MiB, so a
   runaway print loop fails with ``OSError`` instead of filling the disk) and core dumps (none);
-* the working directory is a private temporary directory: files the code writes by relative path
-  land there, never in the project (the project's directories are on ``sys.path`` instead);
+* the working directory is a private temporary directory that lists the project root's entries
+  (``workdir``): files opened by paths relative to the root are found, files the code creates by
+  relative path land in the private directory, and Python-level writes into the project are
+  refused;
 * no bytecode is written; ``faulthandler`` writes a traceback to the log on a crash and when a
   scenario or target runs past its timeout, so the parent can say where it hung.
 

@@ -3,8 +3,9 @@
 A file's module name is what Python would call it when imported from the directory above its
 topmost package (``src/pkg/model.py`` with ``src/pkg/__init__.py`` is ``pkg.model``, importable
 with ``src`` on ``sys.path``); a file outside any package is named by its stem.  A file whose name
-cannot be a module name (``train-v2.py``), or is the name of a standard module (``trace.py``), gets
-a private one.
+cannot be a module name (``train-v2.py``), is the name of a standard module (``trace.py``), or is
+the name another file of the job takes too (``examples/a/main.py``, ``examples/b/main.py``), gets a
+private one.
 
 "User code" is code under the project root or the import directories of the changed, scenario and
 example files, except installed packages (anything under ``sys.prefix`` or a ``site-packages``
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import site
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -59,7 +61,7 @@ class Project:
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
-        self.locations = {path: locate_module(path) for path in self.files}
+        self.locations = _distinct({path: locate_module(path) for path in self.files})
         user_dirs = {self.root, *(loc.import_dir for loc in self.locations.values())}
         self._user_dirs = tuple(sorted(_as_dir(d) for d in user_dirs))
         excluded = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()}
@@ -99,6 +101,25 @@ class Project:
         if filename:
             return self.is_user_file(filename)
         return any(self.is_user_file(p) for p in getattr(module, "__path__", ()) or ())
+
+
+def _distinct(locations: dict[Path, ModuleLocation]) -> dict[Path, ModuleLocation]:
+    """Give files that would take the same module name (``a/main.py``, ``b/main.py``) private names.
+
+    One process holds one module per name: without this, the second file would be served the
+    first one's module.  The private name is stable for a path (both worlds use the same).
+    """
+    paths_by_name: dict[str, list[Path]] = {}
+    for path, location in locations.items():
+        paths_by_name.setdefault(location.name, []).append(path)
+    distinct = dict(locations)
+    for paths in paths_by_name.values():
+        if len(paths) > 1:
+            for path in paths:
+                safe = "".join(c if c.isalnum() else "_" for c in path.stem)
+                tag = zlib.crc32(str(path).encode("utf-8", "surrogateescape"))
+                distinct[path] = ModuleLocation(f"_gradsafe_file_{safe}_{tag:08x}", path.parent)
+    return distinct
 
 
 def _as_dir(path: Path) -> str:

@@ -1,8 +1,9 @@
 """One verification job inside the worker: build both worlds, run the scenarios, decide each target's verdict.
 
 Events go back to the parent as they happen (see ``gradsafe.verify.protocol``), so a crash or a
-hang loses only the scenario or target that was running.  Process-wide state that user code may
-have changed (working directory, ``sys.path``, grad mode, default dtype, anomaly mode) is restored
+hang loses only the scenario or target that was running.  User code runs with the project root's
+contents as its working directory (``workdir``: reads work, writes stay out of the project).
+Process-wide state that user code may have changed (working directory, ``sys.path``, grad mode, default dtype, anomaly mode) is restored
 after every scenario and target.
 """
 
@@ -25,6 +26,7 @@ from gradsafe.verify.worker.project import Project
 from gradsafe.verify.worker.recording import Recorder
 from gradsafe.verify.worker.scenarios import ScenarioOutcome, Status, run_scenario, scenario_paths
 from gradsafe.verify.worker.targets import Target
+from gradsafe.verify.worker.workdir import mirror_root, protect, unprotect
 from gradsafe.verify.worker.worlds import ORIGINAL, REWRITE, World
 
 Emit = Callable[[dict[str, Any]], None]
@@ -64,7 +66,10 @@ def run_job(job: dict[str, Any], emit: Emit, timeout: float) -> None:
     tolerances = Tolerances(
         Tolerance(settings["rtol"], settings["atol"]), Tolerance(settings["fd_rtol"], settings["fd_atol"])
     )
-    sandbox = os.getcwd()
+    private = os.getcwd()
+    sandbox = str(mirror_root(root, Path(private)))
+    protect(root, Path(private))
+    os.chdir(sandbox)
     original_path = list(sys.path)
     sys.path[:0] = project.import_dirs
 
@@ -104,6 +109,8 @@ def run_job(job: dict[str, Any], emit: Emit, timeout: float) -> None:
             emit({"event": "result", **verdict.to_json()})
     finally:
         faulthandler.cancel_dump_traceback_later()
+        unprotect()
+        os.chdir(private)
         for recorder in recorders.values():
             recorder.close()
         for world in worlds.values():
