@@ -13,7 +13,6 @@ from types import ModuleType
 import libcst as cst
 import pytest
 import torch
-
 from gradsafe.findings import Fix, FixKind, FixSafety, Span
 from gradsafe.transforms.params import RowViewsParams
 from gradsafe.transforms.row_views import PASS
@@ -51,7 +50,7 @@ def test_index_name_avoids_the_loop_statement_names() -> None:
     source = "def f(t, i):\n    for i, r in enumerate(t):\n        r.add_(i)\n"
     result = PASS.apply(cst.parse_module(source), [_fix(2, 26, 27, "t")])
     assert not result.declined
-    assert result.module.code == "def f(t, i):\n    for i, r in enumerate((t[j] for j in range(len(t)))):\n        r.add_(i)\n"
+    assert result.module.code == "def f(t, i):\n    for i, r in enumerate(t[j] for j in range(len(t))):\n        r.add_(i)\n"
 
 
 def test_declines_when_the_target_is_not_the_name() -> None:

@@ -12,10 +12,9 @@ recorded on ``t`` (``CopySlices``), so the loop keeps doing what it meant, row b
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import libcst as cst
-
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
@@ -40,7 +39,12 @@ class RowViewsPass:
                 continue
             statement = index.enclosing_statement(node)
             taken = _names(statement) if statement is not None else {name}
-            replace[node] = _rows(name, next(c for c in _INDEX_NAMES if c not in taken))
+            rows = _rows(name, next(c for c in _INDEX_NAMES if c not in taken))
+            arg = index.parent(node)
+            call = index.parent(arg) if isinstance(arg, cst.Arg) else None
+            if isinstance(call, cst.Call) and len(call.args) == 1:
+                rows = rows.with_changes(lpar=[], rpar=[])  # `enumerate(t[i] for i in ...)`
+            replace[node] = rows
             result.applied.append(fix)
         if replace:
             result.module = index.module.visit(_Replace(replace))
@@ -70,7 +74,7 @@ class _Replace(cst.CSTTransformer):
     def __init__(self, replace: dict[cst.CSTNode, cst.BaseExpression]) -> None:
         self.replace = replace
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:  # type: ignore[override]
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self.replace.get(original_node, updated_node)
 
 

@@ -9,7 +9,7 @@ are in-place writes (``mutate``).  Branches are joined, loops iterate to a fixpo
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from gradsafe.analysis.interpreter.joins import join_refs, join_states, same_states
 from gradsafe.analysis.interpreter.syntax import reads_grad_of
@@ -48,6 +48,7 @@ class StatementRules:
     ctx: ModuleContext
     scope: Scope
     grad_on: bool
+    unbound: Callable[[Ref, ast.AST, str], Ref]  # ExpressionRules.unbound
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, stmts: list[ast.stmt], state: State | None) -> State | None:
