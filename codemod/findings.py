@@ -58,6 +58,7 @@ class FixKind(str, enum.Enum):
     NO_GRAD = "no-grad"  # wrap parameter/buffer updates in `with torch.no_grad():`
     PARAMETER_LOCAL = "parameter-local"  # self.weight.mul_(m) -> weight = self.weight * m; uses -> weight
     HELPER_RETURN = "helper-return"  # helper mutating its argument returns it; call sites rebind
+    ROW_VIEWS = "row-views"  # for r in t -> for r in (t[i] for i in range(len(t))): rows by indexing, not unbind
 
 
 class FixSafety(str, enum.Enum):

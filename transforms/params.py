@@ -74,3 +74,10 @@ class HelperReturnParams(FixParams, kind=FixKind.HELPER_RETURN):
     param: str = ""  # the parameter it writes
     calls: tuple[Span, ...] = ()  # every call site in the file
     index: int | None = None  # the parameter's position
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowViewsParams(FixParams, kind=FixKind.ROW_VIEWS):
+    """``gradsafe.transforms.row_views``: iterate a tensor's rows by indexing instead of ``unbind``."""
+
+    name: str | None = None  # the tensor iterated (the plain name at the fix's target)

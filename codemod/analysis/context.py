@@ -19,7 +19,7 @@ from functools import cached_property
 from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.names import ImportMap
 from gradsafe.analysis.optable import OpTable
-from gradsafe.analysis.values import Ref, Save, Storage, Tri
+from gradsafe.analysis.values import Producer, Ref, Save, Storage, Tri
 from gradsafe.findings import Span
 from gradsafe.files.source import SourceFile
 
@@ -60,6 +60,9 @@ class Summary:
     # Does the return value require grad: YES whatever the arguments (it uses parameters), NO never,
     # MAYBE when it depends on whether the caller's arguments do.
     returns_grad: Tri = Tri.MAYBE
+    # param -> the iteration/unpacking inside the function whose elements it writes in place:
+    # given a tensor, the write hits an output of `unbind` (GS301 at the call).
+    unbound: dict[str, Producer] = field(default_factory=dict)
 
 
 class ModuleContext:

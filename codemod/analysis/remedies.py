@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.mutations import Form, Mutation
-from gradsafe.analysis.values import Alias, Kind, Save, State, View
+from gradsafe.analysis.values import Alias, Kind, Save, State, Tri, View
 from gradsafe.findings import Fix, FixKind, FixSafety
 from gradsafe.transforms.params import (
     CloneParams,
@@ -34,6 +34,7 @@ from gradsafe.transforms.params import (
     NoGradParams,
     OutOfPlaceParams,
     ParameterLocalParams,
+    RowViewsParams,
 )
 
 if TYPE_CHECKING:
@@ -470,3 +471,18 @@ def _out_of_place_data(m: Mutation, state: State, fx: FixContext) -> Plan:
     )
 
 
+
+
+# ---------------------------------------------------------------------- rows of an iterated tensor
+def row_views(m: Mutation, state: State, fx: FixContext) -> Plan:
+    """A write to an element of ``for row in t``: iterate ``t[i]`` (ordinary views) instead of ``unbind``."""
+    producer = m.target.producer
+    name = producer.iterated if producer is not None else None
+    if producer is None or name is None:
+        return None, "the iterated tensor is not a plain name"
+    facts = [state.heap[s] for s in m.target.sids if s in state.heap]
+    if any(f.leaf is not Tri.NO or f.param for f in facts):
+        return None, f"`{name}` is (a view of) a leaf that requires grad: writing its rows raises too"
+    description = f"iterate the rows of `{name}` by indexing (`{name}[i]`) instead of `unbind` (line {producer.span.line})"
+    return (Fix(FixKind.ROW_VIEWS, producer.span, description, FixSafety.NEEDS_VERIFICATION, RowViewsParams(name=name)),
+            None)

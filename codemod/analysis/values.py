@@ -132,6 +132,9 @@ class Producer:
 
     op: str
     span: Span
+    # Iterating, unpacking or ``list()``-ing a tensor unbinds it: the plain name iterated, when the
+    # multi-output view came from that (the fix indexes the rows instead, see ``remedies.row_views``).
+    iterated: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ MULTI_OUTPUT_VIEW = register(
             Reports in-place operations on the views returned by `unbind`, `split`, `chunk` (and
             `torch.unbind`/`torch.split`/`torch.chunk`), e.g. LSTM gates `i, f, g, o = gates.chunk(4, 1)`
             followed by `i.sigmoid_()`.  `tensor_split` returns ordinary slices and is not reported.
+            Iterating a tensor is `unbind(0)`: `for row in t`, `enumerate(t)`, `zip(t, ...)`, `list(t)`,
+            comprehensions over `t` and unpacking `a, b = t` all yield such views, also when a helper
+            does the iterating.  Loops over Python lists of tensors (`for p in params`) are not.
         """,
         why_bad="""
             PyTorch raises `Output 0 of Split is a view and is being modified inplace. This view is the
@@ -37,7 +40,7 @@ MULTI_OUTPUT_VIEW = register(
                     i = i.sigmoid()
                     return i * g
         """,
-        fix_kinds=(FixKind.OUT_OF_PLACE, FixKind.CLONE),
+        fix_kinds=(FixKind.OUT_OF_PLACE, FixKind.CLONE, FixKind.ROW_VIEWS),
     )
 )
 

@@ -11,6 +11,10 @@ from gradsafe.findings import Related
 from gradsafe.rules.views import MULTI_OUTPUT_VIEW, NO_GRAD_VIEW, OUT_WITH_GRAD
 
 
+# How ``Interpreter.unbound`` names the producer of a tensor's elements.
+ITERATION = ("iteration over ", "unpacking of ")
+
+
 def _direct(w: Write) -> bool:
     """Grad mode is on and the write is not through a ``.data``/``.detach()`` alias."""
     return w.m.grad_on and w.m.target.alias is Alias.NONE
@@ -41,6 +45,10 @@ def out_with_grad(w: Write) -> Verdict | None:
 
 def _multi_output_message(w: Write, v: Verdict, related: list[Related]) -> str:
     producer = w.m.target.producer
+    if producer and producer.op.startswith(ITERATION):
+        related.append(Related(producer.span, "iterating or unpacking a tensor unbinds it here"))
+        return (f"{what(w.m)} modifies {written_name(w.m)} in place, an element of the {producer.op} on line "
+                f"{producer.span.line}; a tensor's elements are outputs of `unbind`, so this raises at the call")
     where = f"`{producer.op}` on line {producer.span.line}" if producer else "`unbind`/`split`/`chunk`"
     if producer:
         related.append(Related(producer.span, "multi-output views are made here"))
@@ -60,12 +68,21 @@ def _by_form(w: Write, v: Verdict) -> Plan:
     return remedies.by_form(w.m, w.state, w.fix, v.saves)
 
 
+def _multi_output_fix(w: Write, v: Verdict) -> Plan:
+    """Rows of an iterated (or unpacked) name are taken by indexing, so that the writes still land in
+    the tensor; otherwise (``a, b = f(x)``) the usual out-of-place rewrite of the element."""
+    producer = w.m.target.producer
+    if producer is not None and producer.iterated is not None:
+        return remedies.row_views(w.m, w.state, w.fix)
+    return _by_form(w, v)
+
+
 def _ambiguous(w: Write, v: Verdict) -> Plan:
     return None, "the intent is ambiguous: move the view and the write both inside or both outside `no_grad`"
 
 
 ANALYSES = (
-    RuleAnalysis(MULTI_OUTPUT_VIEW, _multi_output_message, _by_form),
+    RuleAnalysis(MULTI_OUTPUT_VIEW, _multi_output_message, _multi_output_fix),
     RuleAnalysis(OUT_WITH_GRAD, _out_message, _by_form),
     RuleAnalysis(NO_GRAD_VIEW, _no_grad_view_message, _ambiguous),
 )

@@ -16,7 +16,7 @@ from gradsafe.analysis.interpreter.syntax import truthy
 from gradsafe.analysis.interpreter.tables import HARMLESS_BUILTINS, ITER_BUILTINS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
-from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri
+from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
@@ -50,16 +50,21 @@ class CallRules:
                 return self.call_user(func.id, node, state, bound_to)
             if local is None and func.id in ITER_BUILTINS and node.args:
                 ref = self.eval(node.args[0], state)
+                if ref.kind is Kind.TENSOR:
+                    return Ref(Kind.SEQUENCE, element=self.element_of(ref, node.args[0]))
                 return ref if ref.kind in (Kind.PARAMS, Kind.SEQUENCE) else UNKNOWN
             if local is None and func.id == "zip":
                 refs = [self.eval(a, state) for a in node.args]
-                if refs and any(r.element is not None for r in refs):
-                    pair = Ref(Kind.SEQUENCE, items=tuple(r.element or UNKNOWN for r in refs))
+                elements = [self.element_of(r, a) if r.kind is Kind.TENSOR else r.element for r, a in zip(refs, node.args)]
+                if refs and any(e is not None for e in elements):
+                    pair = Ref(Kind.SEQUENCE, items=tuple(e or UNKNOWN for e in elements))
                     kind = Kind.PARAMS if any(r.kind is Kind.PARAMS for r in refs) else Kind.SEQUENCE
                     return Ref(kind, element=pair)
                 return Ref(Kind.SEQUENCE)
             if local is None and func.id == "enumerate" and node.args:
                 ref = self.eval(node.args[0], state)
+                if ref.kind is Kind.TENSOR:
+                    return Ref(Kind.SEQUENCE, element=Ref(Kind.SEQUENCE, items=(VALUE, self.element_of(ref, node.args[0]))))
                 if ref.element is not None:
                     return Ref(ref.kind, element=Ref(Kind.SEQUENCE, items=(VALUE, ref.element)))
                 return Ref(Kind.SEQUENCE)
@@ -133,6 +138,10 @@ class CallRules:
         for param, (span, op, grad_on) in summary.mutated.items():
             if param in bound and bound[param][0].is_tensorish:
                 ref, arg_node = bound[param]
+                through = summary.unbound.get(param)
+                if through is not None and ref.kind is Kind.TENSOR and ref.view is not View.MULTI:
+                    # The helper iterates the tensor and writes its rows: outputs of `unbind`.
+                    ref = ref.with_(view=View.MULTI, producer=through)
                 self.mutate(Form.HELPER, qualname, node, arg_node, ref, state, operands=[], operand_nodes=[],
                             helper=qualname, helper_span=span, method=op, bound_to=bound_to, grad_on=grad_on)
         for param, saves in summary.saved.items():

@@ -264,11 +264,20 @@ class ExpressionRules:
 
     # ------------------------------------------------------------------ iteration
     def element_of(self, iterable: Ref, node: ast.expr) -> Ref:
+        if iterable.kind is Kind.TENSOR:
+            return self.unbound(iterable, node)
         if iterable.element is not None:
             return iterable.element
         if iterable.kind is Kind.SEQUENCE and iterable.items:
             return join_refs(iterable.items)
         return UNKNOWN
+
+    def unbound(self, tensor: Ref, node: ast.AST, how: str = "iteration over") -> Ref:
+        """An element of a tensor taken apart by iteration or unpacking: ``Tensor.__iter__`` is
+        ``unbind(0)``, so every element is a multi-output view that may not be written in place."""
+        iterated = node.id if isinstance(node, ast.Name) else None
+        producer = Producer(f"{how} `{ast.unparse(node)}`", self.ctx.span(node), iterated)
+        return tensor.with_(view=View.MULTI, producer=producer, items=None, element=None)
 
     def params_ref(self, node: ast.AST, state: State, named: bool = False) -> Ref:
         """``model.parameters()``: iterating yields leaves that require grad."""

@@ -9,7 +9,7 @@ are in-place writes (``mutate``).  Branches are joined, loops iterate to a fixpo
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from gradsafe.analysis.interpreter.joins import join_refs, join_states, same_states
 from gradsafe.analysis.interpreter.syntax import reads_grad_of
@@ -23,12 +23,32 @@ if TYPE_CHECKING:
     from gradsafe.analysis.interpreter.scope import Scope
 
 
+# Methods that return one tensor (never a tuple): unpacking their result unbinds it.
+_ONE_TENSOR_METHODS = frozenset({
+    "view", "reshape", "transpose", "permute", "t", "unsqueeze", "squeeze", "flatten", "unflatten",
+    "contiguous", "clone", "movedim", "swapaxes", "swapdims", "flip", "view_as", "reshape_as", "expand",
+})
+
+
+def one_tensor(node: ast.expr) -> bool:
+    """``node`` certainly evaluates to a single tensor, not a tuple that happens to be typed as one:
+    a name, an indexing, ``.T``/``.mT``, or a view-like method call."""
+    if isinstance(node, (ast.Name, ast.Subscript)):
+        return True
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("T", "mT", "H", "mH")
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in _ONE_TENSOR_METHODS
+    return False
+
+
 class StatementRules:
     """The ``stmt_*`` rules, the loop fixpoint and assignment to targets (a mixin of ``Interpreter``)."""
 
     ctx: ModuleContext
     scope: Scope
     grad_on: bool
+    unbound: Callable[[Ref, ast.AST, str], Ref]  # ExpressionRules.unbound
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, stmts: list[ast.stmt], state: State | None) -> State | None:
@@ -246,9 +266,12 @@ class StatementRules:
                     item = value.element
                 elif items:
                     item = join_refs(items)
+                elif value.kind is Kind.TENSOR and isinstance(value_node, ast.expr) and one_tensor(value_node):
+                    # Unpacking a tensor unbinds it along dim 0: multi-output views.
+                    item = self.unbound(value, value_node, "unpacking of")
                 elif value.kind is Kind.TENSOR:
-                    # Unpacking a tensor yields views along dim 0; a tuple-returning op we don't know
-                    # yields tensors that require grad exactly when its result does.
+                    # A tuple-returning op (`torch.max(x, 1)`, an LSTM) yields tensors that
+                    # require grad exactly when its result does.
                     item = value.with_(view=View.VIEW if value.view is View.NONE else value.view, producer=None)
                 else:
                     item = UNKNOWN

@@ -14,7 +14,7 @@ import ast
 from gradsafe.analysis.context import ClassInfo, FunctionNode, ModuleContext, Summary
 from gradsafe.analysis.interpreter.core import Interpreter
 from gradsafe.analysis.interpreter.scope import make_scope
-from gradsafe.analysis.values import Alias, Kind, Ref, Save, State, Storage, Tri
+from gradsafe.analysis.values import Alias, Kind, Producer, Ref, Save, State, Storage, Tri, View
 from gradsafe.findings import Span
 
 
@@ -101,12 +101,17 @@ def summarize(ctx: ModuleContext, qualname: str) -> Summary | None:
     final = interp.run(state)
     ends = [s for s in [final] + interp.return_states if s is not None]
     mutated: dict[str, tuple[Span, str, bool]] = {}
+    unbound: dict[str, Producer] = {}
     for mutation, _ in interp.mutations:
         if mutation.through_data:
             continue
         for name, sid in arg_sids.items():
             if sid in mutation.target.sids and name not in mutated:
                 mutated[name] = (mutation.span, mutation.op, mutation.grad_on)
+            producer = mutation.target.producer
+            if (sid in mutation.target.sids and mutation.target.view is View.MULTI and mutation.grad_on
+                    and producer is not None and producer.iterated == name and name not in unbound):
+                unbound[name] = producer
     saved: dict[str, frozenset[Save]] = {}
     for name, sid in arg_sids.items():
         saves: set[Save] = set()
@@ -141,4 +146,5 @@ def summarize(ctx: ModuleContext, qualname: str) -> Summary | None:
         returns_value=interp.returns_value,
         returns_tensor=returns_tensor,
         returns_grad=Tri.MAYBE if returns_grad is None else returns_grad,
+        unbound=unbound,
     )

@@ -275,5 +275,7 @@ class TorchApiCalls:
         self.mutate(Form.METHOD, method, node, target_node, receiver, state,
                     operands=args + list(kwargs.values()), operand_nodes=list(node.args) + [k.value for k in node.keywords],
                     method=method, bound_to=bound_to, inplace_saves=inplace.saves)
+        if receiver.producer is not None and receiver.producer.iterated is not None:
+            return receiver  # `row.mul_(s).add_(m)`: still the row of the iterated tensor
         return receiver.with_(producer=Producer(f"{method}()", self.ctx.span(node)))
 
