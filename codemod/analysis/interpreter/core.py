@@ -12,6 +12,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.interpreter.calls import CallRules
+from gradsafe.analysis.interpreter.containers import container_params
 from gradsafe.analysis.interpreter.expressions import ExpressionRules
 from gradsafe.analysis.interpreter.modules import ModuleCalls
 from gradsafe.analysis.interpreter.scope import Scope, scalar_params, tensor_params
@@ -62,6 +63,16 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             scalars = scalar_params(node)
             assumed = self.scope.is_forward or self.assume_tensor_args
             evidence: set[str] | None = None  # read off the function's text, when a parameter first needs it
+
+            def tensor_evidence() -> set[str]:
+                nonlocal evidence
+                if evidence is None:
+                    evidence = tensor_params(node, self.scope.params, self.ctx)
+                return evidence
+
+            text = "".join(self.ctx.source.lines[node.lineno - 1 : node.end_lineno])
+            open_params = [p for p in self.scope.params if (arg_refs is None or p not in arg_refs) and p not in scalars]
+            containers = container_params(node, open_params, text, tensor_evidence)
             for name in self.scope.params:
                 if arg_refs is not None and name in arg_refs:
                     state.env[name] = arg_refs[name]
@@ -71,12 +82,16 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
                     continue
                 sid = self.ctx.site_id(("arg", self.scope.qualname, name))
                 state.heap[sid] = Storage(leaf=Tri.MAYBE, arg=name, label=f"argument `{name}`")
+                if name in containers:
+                    # A list or dict of tensors: a slot assignment writes no tensor; what its
+                    # elements are is known only from an annotation.
+                    element = Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.MAYBE) if containers[name] else None
+                    state.env[name] = Ref(Kind.SEQUENCE, element=element)
+                    continue
                 if assumed:
                     kind = Kind.TENSOR
                 else:
-                    if evidence is None:
-                        evidence = tensor_params(node, self.scope.params, self.ctx)
-                    kind = Kind.TENSOR if name in evidence else Kind.UNKNOWN
+                    kind = Kind.TENSOR if name in tensor_evidence() else Kind.UNKNOWN
                 state.env[name] = Ref(kind, frozenset({sid}), grad=Tri.MAYBE)
             for extra in (node.args.vararg, node.args.kwarg):
                 if extra is not None:

@@ -264,7 +264,10 @@ class StatementRules:
         elif isinstance(target, ast.Subscript):
             base = self.eval(target.value, state)
             self.eval_index(target.slice, state)
-            if base.kind is Kind.TENSOR and isinstance(self.stmt, ast.Assign):
+            # A string key: whatever the name was thought to hold, it is a dict, not a tensor.
+            str_key = isinstance(target.slice, (ast.Constant, ast.JoinedStr)) and not isinstance(
+                getattr(target.slice, "value", None), (int, type(None), type(Ellipsis)))
+            if base.kind is Kind.TENSOR and isinstance(self.stmt, ast.Assign) and not str_key:
                 self.mutate(
                     Form.SETITEM, "[]=", self.stmt, target.value, base, state,
                     operands=[value], operand_nodes=[value_node] if isinstance(value_node, ast.expr) else [],
