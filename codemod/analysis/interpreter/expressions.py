@@ -156,6 +156,13 @@ class ExpressionRules:
     def expr_BinOp(self, node: ast.BinOp, state: State) -> Ref:
         left = self.eval(node.left, state)
         right = self.eval(node.right, state)
+        # `args.tau * p.data`: a configuration value (an attribute of a name other than `self`, or
+        # arithmetic on one) met with a tensor that carries no autograd history is a number; the
+        # op records nothing, and saves nothing for a later write to overwrite.
+        if no_history(right, node.right) and left.kind is Kind.UNKNOWN and not left.sids and is_setting(node.left):
+            left = VALUE
+        elif no_history(left, node.left) and right.kind is Kind.UNKNOWN and not right.sids and is_setting(node.right):
+            right = VALUE
         return self.binop(node.op, left, right, node, state)
 
     def binop(self, op: ast.operator, left: Ref, right: Ref, node: ast.AST, state: State) -> Ref:
@@ -279,3 +286,28 @@ class ExpressionRules:
             element = Ref(Kind.SEQUENCE, items=(VALUE, element))
         return Ref(Kind.PARAMS, element=element)
 
+
+def no_history(ref: Ref, node: ast.expr) -> bool:
+    """A tensor without autograd history: known not to require grad, or a `.data` / `.detach()` alias."""
+    if ref.kind is Kind.TENSOR and ref.grad is Tri.NO:
+        return True
+    if isinstance(node, ast.Attribute) and node.attr == "data":
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "detach" \
+        and not node.args and not node.keywords
+
+
+def is_setting(node: ast.expr) -> bool:
+    """A configuration value: ``args.tau``, ``cfg.train.lr``, ``1.0 - args.tau``, a number."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Attribute):
+        root: ast.expr = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(root, ast.Name) and root.id != "self"
+    if isinstance(node, ast.BinOp):
+        return is_setting(node.left) and is_setting(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return is_setting(node.operand)
+    return False
