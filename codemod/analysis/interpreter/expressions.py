@@ -109,8 +109,9 @@ class ExpressionRules:
                 return Ref(Kind.FUNCTION, function=self.ctx.find_method(module.user_class, node.attr)[0])
         if module.api is not None and node.attr in ("weight", "bias") and key is not None:
             sid = self.ctx.site_id(("param", key))
-            state.heap.setdefault(sid, Storage(leaf=Tri.YES, param=True, label=f"parameter `{key}`"))
-            return Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.YES)
+            grad = Tri.NO if module.frozen else Tri.YES
+            state.heap.setdefault(sid, Storage(leaf=grad, param=True, label=f"parameter `{key}`"))
+            return Ref(Kind.TENSOR, frozenset({sid}), grad=grad)
         return UNKNOWN
 
     def expr_Subscript(self, node: ast.Subscript, state: State) -> Ref:
