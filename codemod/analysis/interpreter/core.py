@@ -48,6 +48,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
         self.higher_order = False  # autograd.grad(create_graph=True) seen: updates stay differentiable
         self.assume_tensor_args = False  # summaries: the caller passes tensors
         self.members = member_sets(ctx.table)  # the member names the rules test
+        self.opt_in = 0  # inside the branch an opt-in `inplace` flag (default False) selects
 
     # ------------------------------------------------------------------ entry points
     def initial_state(self, arg_refs: dict[str, Ref] | None = None) -> State:
@@ -98,6 +99,24 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
                     state.env[extra.arg] = UNKNOWN
         return state
 
+    def opt_in_flag(self, test: ast.expr) -> bool:
+        """``self.inplace`` (the class's ``__init__`` takes ``inplace=False``) or ``inplace`` (this
+        function takes ``inplace=False``): an in-place variant the caller must ask for."""
+        node: ast.AST | None = None
+        if isinstance(test, ast.Attribute) and test.attr == "inplace" and isinstance(test.value, ast.Name) \
+                and test.value.id == "self" and self.scope.class_name:
+            found = self.ctx.find_method(self.scope.class_name, "__init__")
+            node = found[1] if found else None
+        elif isinstance(test, ast.Name) and test.id == "inplace":
+            node = self.scope.node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        args = node.args
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        return any(a.arg == "inplace" and isinstance(d, ast.Constant) and d.value is False for a, d in pairs)
+
     def run(self, state: State) -> State | None:
         body = self.scope.node.body
         return self.exec_block(body, state)
@@ -147,7 +166,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             operands_grad=operands_grad, operands_opaque=bool(maybes) and all(r.opaque for r in maybes),
             operands_mention_grad=mention_grad, stmt=stmt, module=module,
             helper=helper, helper_span=helper_span, method=method, result_bound_to=bound_to,
-            grad_on=grad_on and self.grad_on, reads_own_grad=own_grad,
+            grad_on=grad_on and self.grad_on, reads_own_grad=own_grad, opt_in=self.opt_in > 0,
         )
         self.mutations.append((mutation, state.copy()))
         if self.judge is not None:

@@ -28,6 +28,7 @@ class ExpressionRules:
     scope: Scope
     grad_on: bool
     members: MemberSets
+    opt_in: int
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node: ast.expr, state: State, bound_to: str | None = None) -> Ref:
@@ -200,7 +201,13 @@ class ExpressionRules:
 
     def expr_IfExp(self, node: ast.IfExp, state: State) -> Ref:
         self.eval(node.test, state)
-        return self.eval(node.body, state).join(self.eval(node.orelse, state))
+        opt_in = int(self.opt_in_flag(node.test))
+        self.opt_in += opt_in
+        try:
+            body = self.eval(node.body, state)
+        finally:
+            self.opt_in -= opt_in
+        return body.join(self.eval(node.orelse, state))
 
     def expr_NamedExpr(self, node: ast.NamedExpr, state: State) -> Ref:
         value = self.eval(node.value, state)

@@ -29,6 +29,7 @@ class StatementRules:
     ctx: ModuleContext
     scope: Scope
     grad_on: bool
+    opt_in: int
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, stmts: list[ast.stmt], state: State | None) -> State | None:
@@ -117,7 +118,12 @@ class StatementRules:
 
     def stmt_If(self, stmt: ast.If, state: State) -> State | None:
         self.eval(stmt.test, state)
-        then = self.exec_block(stmt.body, state.copy())
+        opt_in = int(self.opt_in_flag(stmt.test))  # `if self.inplace:` with `inplace=False` by default
+        self.opt_in += opt_in
+        try:
+            then = self.exec_block(stmt.body, state.copy())
+        finally:
+            self.opt_in -= opt_in
         other = self.exec_block(stmt.orelse, state.copy()) if stmt.orelse else state
         return join_states(then, other)
 
