@@ -6,7 +6,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from gradsafe.analysis import analyse
 from gradsafe.files.source import SourceFile
 

@@ -11,7 +11,7 @@ name called nowhere in the file (its callers are elsewhere).
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from collections.abc import Callable
 
 GradModeOf = Callable[[ast.expr], "bool | None"]
 

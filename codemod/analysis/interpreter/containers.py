@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from gradsafe.analysis.context import FunctionNode
 
