@@ -188,6 +188,13 @@ class ModuleContext:
                 return bool(expr.args[0].value)
         return None
 
+    @cached_property
+    def nograd_callees(self) -> frozenset[str]:
+        """In-file functions and methods every in-file call of which runs under ``no_grad``."""
+        from gradsafe.analysis.callers import nograd_only_callees
+
+        return nograd_only_callees(self.tree, self.grad_mode_of)
+
     def decorated_grad_mode(self, func: FunctionNode) -> bool | None:
         for deco in func.decorator_list:
             mode = self.grad_mode_of(deco)

@@ -74,6 +74,8 @@ class ScopeJudge:
     def judge_mutation(self, m: Mutation, state: State, interp: "Interpreter") -> None:
         if not m.target.is_tensorish or _is_grad_buffer(m.target_node):
             return  # `.grad` tensors are not part of any graph: zeroing or clipping them is fine
+        if m.opt_in and self.policy is Policy.DEFAULT:
+            return  # the in-place variant runs only when the caller turns the module's flag on
         if m.form is Form.MODULE and m.module is not None:
             self.module_uses.append((m, remedies.module_use_problem(m, state, self._fix_context(interp))))
         w = self._write(m, state, interp)

@@ -55,6 +55,9 @@ class Mutation:
     # An operand reads the written tensor's own `.grad` (`p -= lr * p.grad`): only a leaf that
     # requires grad has one, so the write is a parameter update whatever `p` came from.
     reads_own_grad: bool = False
+    # Selected by the module's own opt-in flag (`x.mul_(g) if self.inplace else x * g`, with
+    # `inplace=False` by default): the author's explicit choice, not reported under the default policy.
+    opt_in: bool = False
 
     @property
     def display(self) -> str:

@@ -243,6 +243,10 @@ def clone(m: Mutation, state: State, fx: FixContext, caller_visible: bool = Fals
         return None, "the written tensor has no name to clone"
     if name.startswith("self."):
         return None, f"`{name}` is a module attribute; cloning it would replace what other methods see"
+    bound = state.env.get(name)
+    if bound is not None and bound.kind is not Kind.TENSOR:
+        # `x = x.clone()` on a list or a dict raises AttributeError: never clone what may not be a tensor.
+        return None, f"`{name}` may not be a tensor (a list or a dict has no `.clone()`)"
     if m.target.view is not View.NONE and not m.subscript:
         return None, f"`{name}` is a view; a clone would detach it from its base"
     problem = _alias_problem(m, state, fx)

@@ -115,6 +115,7 @@ class ModuleInfo:
     user_class: str | None = None  # an nn.Module subclass defined in the same file
     certain: bool = True  # False when picked from several alternatives (a config dict)
     eval_mode: bool = False  # dropout is the identity
+    frozen: bool = False  # `.requires_grad_(False)` was called: its parameters do not require grad
     label: str | None = None  # how the constructor is spelled when the class is unknown ("getattr(nn, act)")
 
     @property

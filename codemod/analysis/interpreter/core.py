@@ -12,6 +12,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.interpreter.calls import CallRules
+from gradsafe.analysis.interpreter.containers import container_params
 from gradsafe.analysis.interpreter.expressions import ExpressionRules
 from gradsafe.analysis.interpreter.modules import ModuleCalls
 from gradsafe.analysis.interpreter.scope import Scope, scalar_params, tensor_params
@@ -47,6 +48,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
         self.higher_order = False  # autograd.grad(create_graph=True) seen: updates stay differentiable
         self.assume_tensor_args = False  # summaries: the caller passes tensors
         self.members = member_sets(ctx.table)  # the member names the rules test
+        self.opt_in = 0  # inside the branch an opt-in `inplace` flag (default False) selects
 
     # ------------------------------------------------------------------ entry points
     def initial_state(self, arg_refs: dict[str, Ref] | None = None) -> State:
@@ -62,6 +64,16 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             scalars = scalar_params(node)
             assumed = self.scope.is_forward or self.assume_tensor_args
             evidence: set[str] | None = None  # read off the function's text, when a parameter first needs it
+
+            def tensor_evidence() -> set[str]:
+                nonlocal evidence
+                if evidence is None:
+                    evidence = tensor_params(node, self.scope.params, self.ctx)
+                return evidence
+
+            text = "".join(self.ctx.source.lines[node.lineno - 1 : node.end_lineno])
+            open_params = [p for p in self.scope.params if (arg_refs is None or p not in arg_refs) and p not in scalars]
+            containers = container_params(node, open_params, text, tensor_evidence)
             for name in self.scope.params:
                 if arg_refs is not None and name in arg_refs:
                     state.env[name] = arg_refs[name]
@@ -71,17 +83,39 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
                     continue
                 sid = self.ctx.site_id(("arg", self.scope.qualname, name))
                 state.heap[sid] = Storage(leaf=Tri.MAYBE, arg=name, label=f"argument `{name}`")
+                if name in containers:
+                    # A list or dict of tensors: a slot assignment writes no tensor; what its
+                    # elements are is known only from an annotation.
+                    element = Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.MAYBE) if containers[name] else None
+                    state.env[name] = Ref(Kind.SEQUENCE, element=element)
+                    continue
                 if assumed:
                     kind = Kind.TENSOR
                 else:
-                    if evidence is None:
-                        evidence = tensor_params(node, self.scope.params, self.ctx)
-                    kind = Kind.TENSOR if name in evidence else Kind.UNKNOWN
+                    kind = Kind.TENSOR if name in tensor_evidence() else Kind.UNKNOWN
                 state.env[name] = Ref(kind, frozenset({sid}), grad=Tri.MAYBE)
             for extra in (node.args.vararg, node.args.kwarg):
                 if extra is not None:
                     state.env[extra.arg] = UNKNOWN
         return state
+
+    def opt_in_flag(self, test: ast.expr) -> bool:
+        """``self.inplace`` (the class's ``__init__`` takes ``inplace=False``) or ``inplace`` (this
+        function takes ``inplace=False``): an in-place variant the caller must ask for."""
+        node: ast.AST | None = None
+        if isinstance(test, ast.Attribute) and test.attr == "inplace" and isinstance(test.value, ast.Name) \
+                and test.value.id == "self" and self.scope.class_name:
+            found = self.ctx.find_method(self.scope.class_name, "__init__")
+            node = found[1] if found else None
+        elif isinstance(test, ast.Name) and test.id == "inplace":
+            node = self.scope.node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        args = node.args
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        return any(a.arg == "inplace" and isinstance(d, ast.Constant) and d.value is False for a, d in pairs)
 
     def run(self, state: State) -> State | None:
         body = self.scope.node.body
@@ -132,7 +166,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             operands_grad=operands_grad, operands_opaque=bool(maybes) and all(r.opaque for r in maybes),
             operands_mention_grad=mention_grad, stmt=stmt, module=module,
             helper=helper, helper_span=helper_span, method=method, result_bound_to=bound_to,
-            grad_on=grad_on and self.grad_on, reads_own_grad=own_grad,
+            grad_on=grad_on and self.grad_on, reads_own_grad=own_grad, opt_in=self.opt_in > 0,
         )
         self.mutations.append((mutation, state.copy()))
         if self.judge is not None:

@@ -28,6 +28,7 @@ class ExpressionRules:
     scope: Scope
     grad_on: bool
     members: MemberSets
+    opt_in: int
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node: ast.expr, state: State, bound_to: str | None = None) -> Ref:
@@ -109,8 +110,9 @@ class ExpressionRules:
                 return Ref(Kind.FUNCTION, function=self.ctx.find_method(module.user_class, node.attr)[0])
         if module.api is not None and node.attr in ("weight", "bias") and key is not None:
             sid = self.ctx.site_id(("param", key))
-            state.heap.setdefault(sid, Storage(leaf=Tri.YES, param=True, label=f"parameter `{key}`"))
-            return Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.YES)
+            grad = Tri.NO if module.frozen else Tri.YES
+            state.heap.setdefault(sid, Storage(leaf=grad, param=True, label=f"parameter `{key}`"))
+            return Ref(Kind.TENSOR, frozenset({sid}), grad=grad)
         return UNKNOWN
 
     def expr_Subscript(self, node: ast.Subscript, state: State) -> Ref:
@@ -156,6 +158,13 @@ class ExpressionRules:
     def expr_BinOp(self, node: ast.BinOp, state: State) -> Ref:
         left = self.eval(node.left, state)
         right = self.eval(node.right, state)
+        # `args.tau * p.data`: a configuration value (an attribute of a name other than `self`, or
+        # arithmetic on one) met with a tensor that carries no autograd history is a number; the
+        # op records nothing, and saves nothing for a later write to overwrite.
+        if no_history(right, node.right) and left.kind is Kind.UNKNOWN and not left.sids and is_setting(node.left):
+            left = VALUE
+        elif no_history(left, node.left) and right.kind is Kind.UNKNOWN and not right.sids and is_setting(node.right):
+            right = VALUE
         return self.binop(node.op, left, right, node, state)
 
     def binop(self, op: ast.operator, left: Ref, right: Ref, node: ast.AST, state: State) -> Ref:
@@ -192,7 +201,13 @@ class ExpressionRules:
 
     def expr_IfExp(self, node: ast.IfExp, state: State) -> Ref:
         self.eval(node.test, state)
-        return self.eval(node.body, state).join(self.eval(node.orelse, state))
+        opt_in = int(self.opt_in_flag(node.test))
+        self.opt_in += opt_in
+        try:
+            body = self.eval(node.body, state)
+        finally:
+            self.opt_in -= opt_in
+        return body.join(self.eval(node.orelse, state))
 
     def expr_NamedExpr(self, node: ast.NamedExpr, state: State) -> Ref:
         value = self.eval(node.value, state)
@@ -288,3 +303,28 @@ class ExpressionRules:
             element = Ref(Kind.SEQUENCE, items=(VALUE, element))
         return Ref(Kind.PARAMS, element=element)
 
+
+def no_history(ref: Ref, node: ast.expr) -> bool:
+    """A tensor without autograd history: known not to require grad, or a `.data` / `.detach()` alias."""
+    if ref.kind is Kind.TENSOR and ref.grad is Tri.NO:
+        return True
+    if isinstance(node, ast.Attribute) and node.attr == "data":
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "detach" \
+        and not node.args and not node.keywords
+
+
+def is_setting(node: ast.expr) -> bool:
+    """A configuration value: ``args.tau``, ``cfg.train.lr``, ``1.0 - args.tau``, a number."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Attribute):
+        root: ast.expr = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(root, ast.Name) and root.id != "self"
+    if isinstance(node, ast.BinOp):
+        return is_setting(node.left) and is_setting(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return is_setting(node.operand)
+    return False

@@ -103,6 +103,11 @@ class ModuleCalls:
             self.eval_args(node, state)
             if method == "eval" and module is not None:
                 return receiver.with_(module=replace(module, eval_mode=True))
+            if method == "requires_grad_" and module is not None:
+                # `nn.Conv2d(...).requires_grad_(False)`: its weight and bias are not leaves that require grad.
+                flag = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
+                frozen = isinstance(flag, ast.Constant) and flag.value is False
+                return receiver.with_(module=replace(module, frozen=frozen))
             return receiver
         if module is not None and module.user_class is not None:
             found = self.ctx.find_method(module.user_class, method)

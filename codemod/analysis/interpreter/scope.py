@@ -42,6 +42,8 @@ def make_scope(ctx: ModuleContext, qualname: str, node: FunctionNode) -> Scope:
     class_name = ctx.parents.get(qualname)
     decorated = ctx.decorated_grad_mode(node)
     grad = True if decorated is None else decorated
+    if decorated is None and node.name != "forward" and node.name in ctx.nograd_callees:
+        grad = False  # every in-file call runs under no_grad (a caller's decorator or `with` block)
     is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
     if class_name and ctx.is_autograd_function(class_name) and node.name in ("forward", "backward", "setup_context"):
         grad = False  # autograd.Function.forward runs with grad mode off

@@ -49,6 +49,7 @@ class StatementRules:
     scope: Scope
     grad_on: bool
     unbound: Callable[[Ref, ast.AST, str], Ref]  # ExpressionRules.unbound
+    opt_in: int
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, stmts: list[ast.stmt], state: State | None) -> State | None:
@@ -137,7 +138,12 @@ class StatementRules:
 
     def stmt_If(self, stmt: ast.If, state: State) -> State | None:
         self.eval(stmt.test, state)
-        then = self.exec_block(stmt.body, state.copy())
+        opt_in = int(self.opt_in_flag(stmt.test))  # `if self.inplace:` with `inplace=False` by default
+        self.opt_in += opt_in
+        try:
+            then = self.exec_block(stmt.body, state.copy())
+        finally:
+            self.opt_in -= opt_in
         other = self.exec_block(stmt.orelse, state.copy()) if stmt.orelse else state
         return join_states(then, other)
 
@@ -287,7 +293,10 @@ class StatementRules:
         elif isinstance(target, ast.Subscript):
             base = self.eval(target.value, state)
             self.eval_index(target.slice, state)
-            if base.kind is Kind.TENSOR and isinstance(self.stmt, ast.Assign):
+            # A string key: whatever the name was thought to hold, it is a dict, not a tensor.
+            str_key = isinstance(target.slice, (ast.Constant, ast.JoinedStr)) and not isinstance(
+                getattr(target.slice, "value", None), (int, type(None), type(Ellipsis)))
+            if base.kind is Kind.TENSOR and isinstance(self.stmt, ast.Assign) and not str_key:
                 self.mutate(
                     Form.SETITEM, "[]=", self.stmt, target.value, base, state,
                     operands=[value], operand_nodes=[value_node] if isinstance(value_node, ast.expr) else [],
