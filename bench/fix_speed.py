@@ -14,6 +14,11 @@ Targets (issue 21): ``fix`` within 3x ``check`` on the generated tree, and under
 sources, on 2 cores.  gradsafe runs as ``python -m gradsafe`` in a child process with
 ``--isolated --no-cache``; each timing is one wall-clock run (the tree is rewritten by the run, so
 a repeat needs a new copy).
+
+Measured (issue 21, shared 2-core machine at load 7-25, so CPU time is the figure to compare):
+generated tree of 150 files, ``fix --no-verify --no-cache -j 1``: 9.7 s CPU before, 4.7 s after
+(``check``: 0.6 s); torch sources, ``diff --no-verify --no-cache --policy strict -j 2``: 5 min 24 s
+CPU before, 2 min 42 s after (output byte-identical).  Both targets are not met yet.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class ClonePass:
     kind = FixKind.CLONE
 
     def apply(self, module: cst.Module, fixes: Sequence[Fix]) -> PassResult:
-        index = NodeIndex(module)
+        index = NodeIndex.of(module)
         # Statement (small or compound) -> names to clone just before it, in order, without repeats.
         before: dict[cst.CSTNode, list[str]] = defaultdict(list)
         wrap: set[cst.BaseExpression] = set()

@@ -56,7 +56,7 @@ class NoGradPass:
     kind = FixKind.NO_GRAD
 
     def apply(self, module: cst.Module, fixes: Sequence[Fix]) -> PassResult:
-        index = NodeIndex(module)
+        index = NodeIndex.of(module)
         units = _statement_units(index)
         ranges: dict[Container, list[_Range]] = defaultdict(list)
         wrapped: list[Span] = []

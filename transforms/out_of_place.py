@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import ClassScope, ComprehensionScope, GlobalScope, ScopeProvider
+from libcst.metadata import ClassScope, ComprehensionScope, GlobalScope
 
 from gradsafe.analysis.optable import OpTable
 from gradsafe.analysis.optable import load as load_optable
@@ -126,7 +126,7 @@ Planner = Callable[[NodeIndex, Fix, Edits], str | None]
 
 def run_pass(module: cst.Module, fixes: Sequence[Fix], plan: Planner) -> PassResult:
     """Plan every fix with ``plan`` (which returns a reason to decline, or None), then edit once."""
-    index = NodeIndex(module)
+    index = NodeIndex.of(module)
     result = PassResult(index.module)
     edits = Edits()
     for fix in fixes:
@@ -406,7 +406,7 @@ def locality_problem(index: NodeIndex, statement: cst.CSTNode, name: str) -> str
     """
     if "." in name:
         return None
-    scope = index.wrapper.resolve(ScopeProvider).get(statement)
+    scope = index.scope_of(statement)
     while isinstance(scope, ComprehensionScope):
         scope = scope.parent
     if scope is None or isinstance(scope, ClassScope):

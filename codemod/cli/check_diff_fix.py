@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from gradsafe.cli.app import app, binary_stdout, guarded
-from gradsafe.cli.command_run import start_run, write_result
+from gradsafe.cli.command_run import start_run, write_results
 from gradsafe.cli.options import EXIT_ZERO, MESSAGES, PERFORMANCE, SOURCE_OPTIONS, VERIFICATION, takes
 from gradsafe.report import Command
 
@@ -99,10 +99,13 @@ def fix(**options: Any) -> None:
             out.write(result.edit.source.encode(result.edit.new_text) if result.edit else raw)
             out.flush()
             return run.report([result], sys.stderr)
-        results = run.path_results()
-        run.verify_rewrites(results)
-        for result in results:
-            write_result(result)
+        try:
+            results = run.path_results()
+            run.verify_rewrites(results)
+        except KeyboardInterrupt:
+            typer.echo("gradsafe: interrupted before any file was written", err=True)
+            raise
+        write_results(results)
         return run.report(results, sys.stdout)
 
     raise typer.Exit(guarded(body))

@@ -287,3 +287,26 @@ def write_result(result: FileResult) -> None:
         result.applied = []
         result.fixed = []
         result.edit = None
+
+
+def write_results(results: Sequence[FileResult]) -> None:
+    """Write every result's fixes, in order.  Ctrl-C stops between two files or inside one.
+
+    Each file is replaced atomically (``write_source``), so an interrupted run leaves every file
+    either as it was or wholly fixed; before the interrupt goes on, standard error names the
+    files already written (they stay fixed: running ``fix`` again finishes the rest).
+    """
+    written: list[str] = []
+    try:
+        for result in results:
+            write_result(result)
+            if result.edit is not None:
+                written.append(result.display)
+    except KeyboardInterrupt:
+        if written:
+            shown = "".join(f"\n  {display}" for display in written)
+            typer.echo(f"gradsafe: interrupted while writing; {len(written)} file(s) already written:{shown}", err=True)
+        else:
+            typer.echo("gradsafe: interrupted before any file was written", err=True)
+        raise
+

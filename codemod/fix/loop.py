@@ -173,15 +173,19 @@ def _apply(text: str, batch: list[Finding]) -> tuple[str, list[Finding], list[tu
     import libcst
 
     import gradsafe.transforms
+    from gradsafe.transforms.locate import NodeIndex
 
     kind = batch[0].fix.kind  # type: ignore[union-attr]
     rewrite_pass = gradsafe.transforms.get_pass(kind)
     if rewrite_pass is None:
         return text, [], [(f, f"no rewrite pass for fix kind '{kind.value}'") for f in batch]
     module = libcst.parse_module(text)
+    # One code generation gives the module's text and every node's position and parent; the
+    # pass reuses this index (``NodeIndex.of``) instead of resolving LibCST metadata again.
+    printed = NodeIndex.of(module).code
     # LibCST drops a lone "\r" that ends a file (old Mac or mixed line endings); it goes back on
     # after the pass.  Any other difference would lose bytes the pass never meant to touch.
-    lost = text[len(module.code) :] if text.startswith(module.code) else None
+    lost = text[len(printed) :] if text.startswith(printed) else None
     if lost is None or lost.strip("\r"):
         return text, [], [(f, "LibCST cannot print this file back unchanged") for f in batch]
     by_fix = {f.fix: f for f in batch}
