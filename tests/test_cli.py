@@ -148,7 +148,8 @@ def test_fix_exits_1_when_findings_remain(tree: Path) -> None:
     assert result.stdout.splitlines() == [
         "m.py:2:5: GS101 in-place add_ on `y`",
         "0 fixes applied in 0 files.",
-        "1 hazard remains in 1 file.",
+        "1 hazard remains in 1 file:",
+        "  m.py:2:5: GS101 not fixed: the fix was declined: asked to decline",
     ]
     verbose = invoke("fix", "--no-verify", "--verbose", "m.py")
     assert "m.py:2:5: GS101 fix declined: asked to decline" in verbose.stdout
@@ -249,3 +250,33 @@ def test_ctrl_c_exits_130_with_a_message(tree: Path, monkeypatch) -> None:
     result = invoke("check", "m.py")
     assert result.exit_code == 130
     assert result.stderr == "gradsafe: interrupted\n"
+
+
+@pytest.mark.usefixtures("fake_engine")
+def test_diff_exits_1_when_hazards_remain_even_without_changes(tree: Path) -> None:
+    # Issue 21: `diff` printed "0 fixes would be applied" / "1 hazard remains" and exited 0.
+    (tree / "m.py").write_text("def f(y):\n    y.add_(1)  # decline\n")
+    result = invoke("diff", "--no-verify", "m.py")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-2:] == [
+        "1 hazard remains in 1 file:",
+        "  m.py:2:5: GS101 not fixed: the fix was declined: asked to decline",
+    ]
+
+
+@pytest.mark.usefixtures("fake_engine")
+@pytest.mark.parametrize("command", ["diff", "fix"])
+def test_exit_zero_on_diff_and_fix(tree: Path, command: str) -> None:
+    (tree / "m.py").write_text("def f(y):\n    y.add_(1)  # decline\n")
+    assert invoke(command, "--no-verify", "--exit-zero", "m.py").exit_code == 0
+    assert invoke(command, "--no-verify", "m.py").exit_code == 1
+
+
+@pytest.mark.usefixtures("fake_engine")
+def test_verbose_diff_shows_each_remaining_finding_and_its_declined_fix(tree: Path) -> None:
+    (tree / "m.py").write_text("def f(y):\n    y.add_(1)  # decline\n")
+    lines = invoke("diff", "--no-verify", "-v", "m.py").stderr.splitlines()
+    assert "m.py:2:5: GS101 in-place add_ on `y`" in lines
+    assert "    no fix: the fix was declined: asked to decline" in lines
+    assert "m.py:2:5: GS101 fix declined: asked to decline" in lines

@@ -79,3 +79,42 @@ def test_verify_prints_a_verdict_per_function_and_writes_nothing(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "gated_mlp.py: GatedMLP.forward: repaired" in result.stdout
     assert path.read_bytes() == before
+
+
+HELPERS = """import torch
+
+
+def normalize(t):
+    getattr(t, "div_")(t.sum())  # a write the static analysis cannot follow
+    return t
+"""
+
+TRAIN = """import torch
+from helpers import normalize
+
+
+def step(x):
+    return normalize(torch.exp(x)).sum()
+
+
+def run():
+    x = torch.randn(4, requires_grad=True)
+    step(x).backward()
+    return {"g": x.grad}
+"""
+
+
+def test_trace_fix_accounts_for_every_traced_hazard(tmp_path: Path, monkeypatch) -> None:
+    # Issue 21: `trace --fix` dropped the hazards it found no rewrite for (here in a helper module),
+    # said nothing about them and exited 0.
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    (tmp_path / "train.py").write_text(TRAIN)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("trace", "--fix", "--scenario", "train.py:run")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    unfixed = [line for line in lines if "traced hazard not fixed" in line]
+    assert len(unfixed) == 1, result.stdout
+    assert unfixed[0].startswith("helpers.py:5:5: GS101 traced hazard not fixed: the analysis found no hazard")
+    assert lines[-1] == "0 of 1 traced hazards fixed."
+    assert (tmp_path / "helpers.py").read_text() == HELPERS

@@ -88,12 +88,19 @@ def test_internal_error_traceback_only_when_verbose() -> None:
 def test_fix_summary_and_remaining_findings() -> None:
     report = Report(Command.FIX, [FileResult("a.py", findings=[finding(1, 0, fix=False)])])
     lines = render(report).splitlines()
-    assert lines == ["a.py:1:1: GS101 hazard at 1", "0 fixes applied in 0 files.", "1 hazard remains in 1 file."]
+    assert lines == [
+        "a.py:1:1: GS101 hazard at 1",
+        "0 fixes applied in 0 files.",
+        "1 hazard remains in 1 file:",
+        "  a.py:1:1: GS101 not fixed: another live name",
+    ]
 
 
 def test_diff_report_lists_errors_but_not_findings(results) -> None:
     text = render(Report(Command.DIFF, results))
-    assert "GS101" not in text and "E999" in text and "would be applied" in text
+    listed = [line for line in text.splitlines() if not line.startswith("  ")]  # not the summary's reasons
+    assert not any("GS101" in line for line in listed) and "E999" in text and "would be applied" in text
+    assert "  b.py:3:1: GS101 not fixed: another live name" in text.splitlines()
 
 
 def test_colour_output_keeps_the_text(results) -> None:

@@ -148,5 +148,45 @@ def test_scenarios_come_from_the_configuration_too(tmp_path: Path, monkeypatch) 
     monkeypatch.chdir(tmp_path)
     result = invoke("fix", "--format", "json", "classifier_head.py")
     assert result.exit_code == 0, result.output
-    assert [f["verdict"] for f in json.loads(result.stdout)["fixed"]] == ["verified"]
+    # The original fails in backward (ReLU overwrites the Sigmoid's saved output): a repair, not an equivalence.
+    assert [f["verdict"] for f in json.loads(result.stdout)["fixed"]] == ["repaired"]
     assert "nn.ReLU(inplace=False)" in path.read_text()
+
+
+def test_a_misnamed_scenario_is_an_error_and_nothing_is_emitted(tmp_path: Path, monkeypatch) -> None:
+    path = copy_case(tmp_path, "classifier_head")
+    before = path.read_text()
+    monkeypatch.chdir(tmp_path)
+    result = invoke("fix", "--scenario", "nope.py:run", "classifier_head.py")
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [f"gradsafe: error: scenario nope.py:run: no file nope.py under the project root {tmp_path}"]
+    assert path.read_text() == before
+    missing_function = invoke("diff", "--scenario", "classifier_head.py:nope", "classifier_head.py")
+    assert missing_function.exit_code == 2 and missing_function.stdout == ""
+    assert "scenario classifier_head.py:nope fails before it reaches any rewritten function" in missing_function.stderr
+
+
+def test_a_scenario_that_fails_before_reaching_the_rewrite_is_an_error(tmp_path: Path, monkeypatch) -> None:
+    path = copy_case(tmp_path, "classifier_head")
+    (tmp_path / "smoke.py").write_text("def run():\n    raise ValueError('no data here')\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("diff", "--scenario", "smoke.py:run", "classifier_head.py")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert (
+        "gradsafe: error: scenario smoke.py:run fails before it reaches any rewritten function: "
+        "the original raises ValueError: no data here" in result.stderr
+    )
+    assert "inplace=True" in path.read_text()
+
+
+def test_the_verdict_table_follows_the_report_on_stderr(tmp_path: Path, monkeypatch) -> None:
+    copy_case(tmp_path, "classifier_head")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("diff", "--scenario", "classifier_head.py:run", "classifier_head.py")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    table = lines[lines.index("gradsafe: verdict per rewritten function:") + 1 :]
+    assert table[0].split() == ["VERDICT", "FUNCTION"]
+    assert [row.split()[0] for row in table[1:]] == ["repaired"]
+    assert "nn.ReLU(inplace=False)" in result.stdout

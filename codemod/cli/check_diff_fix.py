@@ -47,9 +47,9 @@ def check(**options: Any) -> None:
     "* `gradsafe diff src/ > fixes.patch`: review the fixes, then `git apply fixes.patch`\n"
     "* `gradsafe diff --format json -o report.json src/ > fixes.patch`: the patch and a JSON report\n"
     "* `gradsafe diff - --stdin-filename model.py < model.py`: diff an editor buffer\n\n"
-    + EXIT_CODES.format(one="there are changes"),
+    + EXIT_CODES.format(one="there are changes or hazards remain (`--exit-zero`: 0)"),
 )
-@takes(SOURCE_OPTIONS, MESSAGES, VERIFICATION, PERFORMANCE)
+@takes(SOURCE_OPTIONS, EXIT_ZERO, MESSAGES, VERIFICATION, PERFORMANCE)
 def diff(**options: Any) -> None:
     """Print the fixes as a unified diff (paths relative to the current directory). Writes nothing.
 
@@ -78,9 +78,9 @@ def diff(**options: Any) -> None:
     "* `gradsafe fix src/`: rewrite the files in place\n"
     "* `gradsafe fix --show-fixes src/`: and list what was fixed\n"
     "* `gradsafe fix - --stdin-filename model.py < model.py`: fixed code on standard output\n\n"
-    + EXIT_CODES.format(one="findings remain that have no fix"),
+    + EXIT_CODES.format(one="findings remain (`--exit-zero`: 0)"),
 )
-@takes(SOURCE_OPTIONS, MESSAGES, VERIFICATION, PERFORMANCE)
+@takes(SOURCE_OPTIONS, EXIT_ZERO, MESSAGES, VERIFICATION, PERFORMANCE)
 def fix(**options: Any) -> None:
     """Apply the fixes to the files, atomically, keeping encoding, BOM, line endings and permissions.
 

@@ -76,10 +76,11 @@ def check_output_options(name: str, *, statistics: bool, show_fixes: bool) -> No
 
 
 def exit_status(report: Report, *, exit_zero: bool = False) -> int:
-    """2 when a file could not be processed; else 1 for findings (``check``, ``fix``) or changes (``diff``)."""
+    """2 when a file could not be processed; else 1 for findings (that remain, for ``diff`` and ``fix``),
+    or changes (``diff``); ``exit_zero`` turns that 1 into 0."""
     if report.errors():
         return EXIT_ERROR
-    flagged = report.files_changed if report.command is Command.DIFF else report.finding_count
+    flagged = report.finding_count or (report.command is Command.DIFF and report.files_changed)
     return EXIT_FINDINGS if flagged and not exit_zero else EXIT_CLEAN
 
 
@@ -146,6 +147,7 @@ class Run:
             raise UsageError("--shard splits files; it cannot be used with '-' (standard input)")
         check_output_options(options.output_format, statistics=options.statistics, show_fixes=options.show_fixes)
         self.stdin_filename = options.stdin_filename
+        self.verdicts: list[tuple[str, str, str]] = []  # (path, function, verdict) after verification
         self.paths = [Path(p) for p in paths if p != STDIN]
         overrides = Overrides(
             select=split_list(options.select),
@@ -220,7 +222,7 @@ class Run:
         if not self.fixing or given.no_verify or not any(r.edit is not None for r in results):
             return
         from gradsafe.verify import VerificationUnavailable
-        from gradsafe.verify.stage import VerifyOptions, verify_results
+        from gradsafe.verify.stage import ScenarioError, VerifyOptions, verify_results
 
         options = VerifyOptions(
             scenarios=tuple(split_list(given.scenario) or ()),
@@ -243,8 +245,10 @@ class Run:
                 return lambda kind, name: task.advance() if kind == "target" else None
 
             try:
-                verify_results(results, self.settings, options, announce=announce, start_progress=start_progress)
-            except VerificationUnavailable as exc:
+                self.verdicts = verify_results(
+                    results, self.settings, options, announce=announce, start_progress=start_progress
+                )
+            except (VerificationUnavailable, ScenarioError) as exc:
                 raise UsageError(str(exc)) from None
 
     def stdin_result(self, raw: bytes) -> FileResult:
@@ -271,6 +275,10 @@ class Run:
                 show_fixes=given.show_fixes,
             )
             get_formatter(given.output_format)(report, stream, options)
+        if self.verdicts and not given.quiet and given.output_format == "text":
+            from gradsafe.verify.stage import verdict_table
+
+            typer.echo("\n".join(["gradsafe: verdict per rewritten function:", *verdict_table(self.verdicts)]), err=True)
         return exit_status(report, exit_zero=given.exit_zero)
 
 

@@ -14,6 +14,7 @@ import typer
 from gradsafe.rules.arguments import HELPER_MUTATES_ARGUMENT
 from gradsafe.cli.app import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, app, guarded
 from gradsafe.cli.command_run import Run, start_run, write_result
+from gradsafe.cli.trace_fix import report_unfixed, unfixed_hazards
 from gradsafe.cli.options import (
     CONFIGURATION,
     EMITTED_FIXES,
@@ -185,4 +186,10 @@ def _fix_traced(run: Run, traced: TraceResult, project: Path) -> int:
     run.verify_rewrites(results)
     for result in results:
         write_result(result)
-    return run.report(results, sys.stdout)
+    status = run.report(results, sys.stdout)
+    unfixed = unfixed_hazards(traced, project, results)
+    if not run.options.quiet or unfixed:
+        report_unfixed(unfixed, len(traced.findings), sys.stdout)
+    if status == EXIT_ERROR:
+        return status
+    return EXIT_FINDINGS if unfixed or status == EXIT_FINDINGS else EXIT_CLEAN

@@ -13,6 +13,7 @@ and ``fix`` lists the findings the rewrite resolved (at their positions in the f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TextIO
 
 from gradsafe.errors import FileError
@@ -86,7 +87,20 @@ def fixed_line(path: str, result: FileResult, finding: Finding) -> str:
     return text if verdict is None else f"{text} (verification: {verdict})"
 
 
-def summary_lines(report: Report) -> list[str]:
+def remaining_reasons(report: Report) -> list[str]:
+    """One line per hazard that ``diff`` / ``fix`` left in place: where, and why it was not fixed."""
+    lines: list[str] = []
+    for result in report.results:
+        for finding in sorted(result.findings, key=lambda f: f.sort_key):
+            span = finding.span
+            why = fix_note(result, finding, after_fixing=True).removeprefix("no fix: ")
+            lines.append(f"  {location(result.display, span.line, span.col)}: {finding.code} not fixed: {why}")
+    return lines
+
+
+def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
+    """The closing lines; with ``reasons`` (``diff``/``fix`` without ``--show-fixes``), under the count of
+    remaining hazards, one line per hazard saying why it was not fixed."""
     lines: list[str] = []
     found = report.finding_count
     in_files = plural(report.files_with_findings, "file")
@@ -109,7 +123,9 @@ def summary_lines(report: Report) -> list[str]:
         )
         if found:
             verb_remain = "remains" if found == 1 else "remain"
-            lines.append(f"{plural(found, 'hazard')} {verb_remain} in {in_files}.")
+            lines.append(f"{plural(found, 'hazard')} {verb_remain} in {in_files}" + (":" if reasons else "."))
+            if reasons:
+                lines += remaining_reasons(report)
     if report.files_failed:
         lines.append(f"{plural(report.files_failed, 'file')} could not be processed.")
     return lines
@@ -176,10 +192,12 @@ def _rule_name(code: str) -> str:
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    if options.verbose and report.command in (Command.DIFF, Command.FIX) and not options.statistics:
+        options = replace(options, show_fixes=True)  # -v: the full detail of every finding and fix
     lines = diagnostics(report, options)
     if options.statistics:
         lines += [(text, TABLE) for text in statistics_lines(report)]
-    summary = [] if options.quiet else summary_lines(report)
+    summary = [] if options.quiet else summary_lines(report, reasons=not options.show_fixes and not options.statistics)
     if options.color:
         _render_color(lines, summary, stream)
         return

@@ -42,6 +42,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from gradsafe.verify.changes import MODULE_UNIT, FileChange, changed_functions
 from gradsafe.verify.combine import apply_scenarios
@@ -114,12 +115,14 @@ def verify(
     root: Path,
     progress: Progress | None = None,
     pool: WorkerPool | None = None,
+    scenario_outcomes: list[dict[str, Any]] | None = None,
 ) -> list[TargetVerdict]:
     """A verdict for every target of every change, in order.
 
     ``root`` is the project root: scenario and example paths are relative to it, and it is put on
     the worker's ``sys.path``.  Pass a ``pool`` to reuse workers across calls (it must be closed by
-    the caller); otherwise one is started and closed here.  Raises ``VerificationUnavailable`` when
+    the caller); otherwise one is started and closed here.  ``scenario_outcomes``, when given, receives
+    each scenario's outcome (``name``, ``status``, ``detail``, ``reached``).  Raises ``VerificationUnavailable`` when
     torch is not installed or no worker can start.
     """
     python = pool.python if pool is not None else worker_interpreter(settings, Path(root)).executable
@@ -150,6 +153,8 @@ def verify(
     finally:
         if owned:
             active.close()
+    if scenario_outcomes is not None:
+        scenario_outcomes.extend(result.scenarios.values())
     judged = [TargetVerdict.from_json(result.verdicts[key]) for key in keys]
     combined = apply_scenarios(judged, result.scenarios.values())
     return [replace(v, path=change.path) for v, (change, _) in zip(combined, targets)]

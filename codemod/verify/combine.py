@@ -6,7 +6,10 @@ see what isolation cannot (state that flows between calls, a call the recording 
 * the rewritten scenario **raised**: the unit where it failed (the innermost frame in a changed
   file) is rejected; if that unit is not a target, no target the scenario reached may pass;
 * the scenario's results **differ** while no target anywhere was repaired (a repair is expected to
-  change results): every verified target the scenario reached is rejected.
+  change results): every verified target the scenario reached is rejected;
+* the **original raised** an in-place error and the rewrite ran the scenario through: every verified
+  target the scenario reached is ``repaired`` (its rewrite computes what the original did alone, and
+  together they turn a failing program into a running one).
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ def apply_scenarios(verdicts: list[TargetVerdict], scenarios: Iterable[dict[str,
                         v,
                         verdict=Verdict.REJECTED,
                         detail=f"scenario {scenario['name']}: {scenario['detail']}",
+                        how=f"scenario {scenario['name']}",
+                    )
+        elif status == "original-inplace-error":
+            for i, v in enumerate(result):
+                if v.verdict is Verdict.VERIFIED and (v.path, v.qualname) in reached:
+                    result[i] = replace(
+                        v,
+                        verdict=Verdict.REPAIRED,
+                        detail=f"scenario {scenario['name']}: {scenario['detail']}; {v.detail}",
                         how=f"scenario {scenario['name']}",
                     )
         elif status == "differ" and not any_repaired:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from gradsafe.settings.config import Settings
 from gradsafe.findings import FixKind
@@ -52,6 +52,33 @@ class _FileState:
     details: dict[str, str] = field(default_factory=dict)
 
 
+class ScenarioError(Exception):
+    """A scenario that cannot serve as a source of inputs: misnamed, or failing before it reaches any
+    rewritten function (the command stops with exit status 2 before emitting anything)."""
+
+
+def check_scenario_names(specs: Sequence[str], root: Path) -> None:
+    """Raise ``ScenarioError`` for a scenario that is misspelt or names a file that does not exist
+    (``pkg.mod:fn`` names are checked when the worker imports them)."""
+    for spec in specs:
+        location, _, attribute = spec.rpartition(":")
+        if not location or not attribute:
+            raise ScenarioError(f"scenario {spec!r} must look like 'path/file.py:FUNCTION' or 'pkg.mod:FUNCTION'")
+        if (location.endswith(".py") or "/" in location) and not (root / location).is_file():
+            raise ScenarioError(f"scenario {spec}: no file {location} under the project root {root}")
+
+
+def check_scenario_outcomes(outcomes: Sequence[dict[str, Any]], changed: set[Path]) -> None:
+    """Raise ``ScenarioError`` for a scenario whose original raised before it reached code of any
+    ``changed`` file (absolute paths)."""
+    for outcome in outcomes:
+        reached = {Path(path) for path, _ in outcome.get("reached", ())}
+        if outcome.get("status") == "unusable" and not reached & changed:
+            raise ScenarioError(
+                f"scenario {outcome.get('name')} fails before it reaches any rewritten function: {outcome.get('detail')}"
+            )
+
+
 def scope_unit(scope: str) -> str:
     """The verification unit of a finding scope: nested functions count as their enclosing one."""
     if not scope:
@@ -66,8 +93,11 @@ def verify_results(
     *,
     announce: Callable[[str], None],
     start_progress: Callable[[int], Callable[[str, str], None]] | None = None,
-) -> None:
+) -> list[tuple[str, str, str]]:
     """Verify every rewritten file in ``results`` and keep only proven changes (in place).
+
+    Returns the verdict of every rewritten function, as ``(path, function, verdict)`` rows in path
+    order (the last round's verdict of each function), for the report's verdict table.
 
     Raises ``VerificationUnavailable`` when verification cannot run here (no torch, no worker).
     """
@@ -88,7 +118,7 @@ def verify_results(
 
     states = [_FileState(r) for r in results if r.edit is not None]
     if not states:
-        return
+        return []
     try:
         base = VerifySettings.from_config(settings.verify)
     except SettingsError as exc:  # validated when the configuration was loaded; kept for safety
@@ -112,6 +142,7 @@ def verify_results(
             if s.result.edit is not None
         ]
 
+    check_scenario_names(verify_settings.scenarios, root)
     first = changes(states)
     new: list[str] = []
     if options.tests:
@@ -132,11 +163,16 @@ def verify_results(
     pool = WorkerPool(verify_settings.workers, verify_settings.memory_mb, interpreter.executable)
     try:
         pending = states
-        for _ in range(MAX_ROUNDS):
+        for round_number in range(MAX_ROUNDS):
             batch = changes(pending)
             if not batch:
                 break
-            verdicts = verify(batch, verify_settings, root=root, progress=progress, pool=pool)
+            outcomes: list[dict[str, Any]] = []
+            verdicts = verify(
+                batch, verify_settings, root=root, progress=progress, pool=pool, scenario_outcomes=outcomes
+            )
+            if round_number == 0:
+                check_scenario_outcomes(outcomes, {Path(c.path).resolve() for c in batch})
             by_path: dict[Path, list] = {}
             for verdict in verdicts:
                 by_path.setdefault(Path(verdict.path), []).append(verdict)
@@ -160,6 +196,16 @@ def verify_results(
         pool.close()
     for state in states:
         _record(state)
+    return [(state.result.display, unit, verdict) for state in states for unit, verdict in state.verdicts.items()]
+
+
+def verdict_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    """The verdict per rewritten function, as aligned lines (``VERDICT  FUNCTION``), for standard error."""
+    if not rows:
+        return []
+    cells = [("VERDICT", "FUNCTION")] + [(verdict, f"{path}:{unit}") for path, unit, verdict in rows]
+    width = max(len(verdict) for verdict, _ in cells)
+    return [f"{verdict.ljust(width)}  {where}" for verdict, where in cells]
 
 
 def _with_options(base, options: VerifyOptions):
