@@ -58,6 +58,7 @@ class FixKind(str, enum.Enum):
     NO_GRAD = "no-grad"  # wrap parameter/buffer updates in `with torch.no_grad():`
     PARAMETER_LOCAL = "parameter-local"  # self.weight.mul_(m) -> weight = self.weight * m; uses -> weight
     HELPER_RETURN = "helper-return"  # helper mutating its argument returns it; call sites rebind
+    REORDER = "reorder"  # swap two adjacent runs of statements (one optimizer's update before another's)
 
 
 class FixSafety(str, enum.Enum):

@@ -74,3 +74,10 @@ class HelperReturnParams(FixParams, kind=FixKind.HELPER_RETURN):
     param: str = ""  # the parameter it writes
     calls: tuple[Span, ...] = ()  # every call site in the file
     index: int | None = None  # the parameter's position
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReorderParams(FixParams, kind=FixKind.REORDER):
+    """``gradsafe.transforms.reorder``: swap two adjacent runs of whole statements."""
+
+    split: int = 1  # the target's statements ``[0, split)`` move after ``[split, end)``

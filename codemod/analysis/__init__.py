@@ -30,5 +30,8 @@ def analyse(
     if tree is None:
         tree = ast.parse(source.text, filename=source.display)
     from gradsafe.analysis.judge import judge_module
+    from gradsafe.analysis.training import judge_training
 
-    return sorted(judge_module(tree, source, policy=policy, confirmed=confirmed or {}), key=lambda f: f.sort_key)
+    findings = judge_module(tree, source, policy=policy, confirmed=confirmed or {})
+    findings += judge_training(tree, source.text)
+    return sorted(findings, key=lambda f: f.sort_key)
