@@ -59,6 +59,7 @@ class FixKind(str, enum.Enum):
     PARAMETER_LOCAL = "parameter-local"  # self.weight.mul_(m) -> weight = self.weight * m; uses -> weight
     HELPER_RETURN = "helper-return"  # helper mutating its argument returns it; call sites rebind
     ROW_VIEWS = "row-views"  # for r in t -> for r in (t[i] for i in range(len(t))): rows by indexing, not unbind
+    REORDER = "reorder"  # swap two adjacent runs of statements (one optimizer's update before another's)
 
 
 class FixSafety(str, enum.Enum):

@@ -81,3 +81,10 @@ class RowViewsParams(FixParams, kind=FixKind.ROW_VIEWS):
     """``gradsafe.transforms.row_views``: iterate a tensor's rows by indexing instead of ``unbind``."""
 
     name: str | None = None  # the tensor iterated (the plain name at the fix's target)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReorderParams(FixParams, kind=FixKind.REORDER):
+    """``gradsafe.transforms.reorder``: swap two adjacent runs of whole statements."""
+
+    split: int = 1  # the target's statements ``[0, split)`` move after ``[split, end)``

@@ -31,7 +31,9 @@ def analyse(
         tree = ast.parse(source.text, filename=source.display)
     from gradsafe.analysis.judge import judge_module
     from gradsafe.analysis.source_text import quoting
+    from gradsafe.analysis.training import judge_training
 
     with quoting(source):  # messages quote literals as the file spells them
         findings = judge_module(tree, source, policy=policy, confirmed=confirmed or {})
+        findings += judge_training(tree, source.text)
     return sorted(findings, key=lambda f: f.sort_key)

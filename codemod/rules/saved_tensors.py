@@ -95,3 +95,76 @@ SAVED_INPUT = register(
         fix_safety="As for GS101.",
     )
 )
+
+STEP_BEFORE_BACKWARD = register(
+    Rule(
+        code="GS103",
+        name="optimizer-step-before-backward",
+        summary="An optimizer step overwrites parameters that a later backward of an earlier forward needs",
+        what_it_does="""
+            Reports a `loss.backward()` (or `torch.autograd.grad(loss, ...)`) whose loss was computed
+            through a module *before* an optimizer holding that module's parameters stepped
+            (`opt.step()`, `scaler.step(opt)`).  The optimizer's modules are read from its
+            constructor: `X.parameters()` anywhere in the arguments (param groups,
+            `itertools.chain(g.parameters(), d.parameters())`).  The usual shapes: a critic step
+            before the actor's backward, a GAN whose discriminator steps before the generator loss
+            (computed from the same forward) is backpropagated, `retain_graph=True` reused after a
+            step, a loss accumulated across steps.  The finding names three lines: the forward that
+            saved the parameters, the step, the failing backward.  A single `nn.Linear`/`nn.Conv*`/
+            `nn.Embedding` called on inputs that need no grad saves no weight and is not reported;
+            `detach()`, `.item()` and `torch.no_grad()` cut the dependence.
+        """,
+        why_bad="""
+            `step()` updates every parameter in place and bumps its version counter.  The graph built
+            before the step saved those parameters (a layer's weight is saved to compute the gradient
+            of its input), so the later backward fails with `one of the variables needed for gradient
+            computation has been modified by an inplace operation`.  Torch before 1.5 did not check
+            and silently combined the new weights with the old activations.
+        """,
+        example="""
+            import torch
+            from torch import nn
+
+            def update(actor, critic, states, actions, targets):
+                actor_opt = torch.optim.SGD(actor.parameters(), lr=0.1)
+                critic_opt = torch.optim.SGD(critic.parameters(), lr=0.1)
+                actor_loss = -critic(torch.cat([states, actor(states)], 1)).mean()
+                critic_loss = (critic(torch.cat([states, actions], 1)) - targets).pow(2).mean()
+                critic_opt.zero_grad()
+                critic_loss.backward()
+                critic_opt.step()
+                actor_opt.zero_grad()
+                actor_loss.backward()
+                actor_opt.step()
+        """,
+        use_instead="""
+            import torch
+            from torch import nn
+
+            def update(actor, critic, states, actions, targets):
+                actor_opt = torch.optim.SGD(actor.parameters(), lr=0.1)
+                critic_opt = torch.optim.SGD(critic.parameters(), lr=0.1)
+                actor_loss = -critic(torch.cat([states, actor(states)], 1)).mean()
+                critic_loss = (critic(torch.cat([states, actions], 1)) - targets).pow(2).mean()
+                actor_opt.zero_grad()
+                actor_loss.backward()
+                actor_opt.step()
+                critic_opt.zero_grad()
+                critic_loss.backward()
+                critic_opt.step()
+        """,
+        fix_kinds=(FixKind.REORDER,),
+        fix_safety="""
+            Reorder: when the two updates are adjacent `zero_grad()`/`backward()`/`step()` runs, the
+            first run's loss does not reach the second optimizer's modules, the optimizers hold
+            different modules and the losses come from different forward calls, the second update
+            moves first: every step then sees the gradients it saw before, taken at the parameters
+            the forward used.  What differs is the `.grad` left behind (the moved backward's
+            gradients into the other optimizer's parameters are now cleared by its `zero_grad()`),
+            so the fix needs verification.  Otherwise report only, with the recommended
+            restructuring: backpropagate before the step, or compute the loss again after it (the
+            discriminator trained on `fake.detach()`, the generator's loss through the stepped
+            discriminator), the standard GAN recipe.
+        """,
+    )
+)

@@ -18,7 +18,7 @@ from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.remedies import Plan
 from gradsafe.analysis.values import Tri
 from gradsafe.findings import Related
-from gradsafe.rules.saved_tensors import SAVED_INPUT, SAVED_RESULT
+from gradsafe.rules.saved_tensors import SAVED_INPUT, SAVED_RESULT, STEP_BEFORE_BACKWARD
 
 
 def saved_tensor_overwritten(w: Write) -> Verdict | None:
@@ -53,7 +53,19 @@ def remedy(w: Write, v: Verdict) -> Plan:
     return remedies.by_form(m, state, w.fix, v.saves)
 
 
+# GS103 is judged over a function's statements, not over one write: `gradsafe.analysis.training`
+# finds the step between a forward and its backward, words the finding and plans the reorder.  No
+# check gives a write its verdict; these two say what such a write would mean if one ever did.
+def step_message(w: Write, v: Verdict, related: list[Related]) -> str:
+    return f"{what(w.m)} overwrites parameters that a graph built before it saved; a later backward will fail"
+
+
+def step_remedy(w: Write, v: Verdict) -> Plan:
+    return None, "backpropagate the earlier graph before the step, or compute its loss again after it"
+
+
 ANALYSES = (
     RuleAnalysis(SAVED_RESULT, message, remedy, unseen_save_message=overwritten_unseen_save),
     RuleAnalysis(SAVED_INPUT, message, remedy, unseen_save_message=overwritten_unseen_save),
+    RuleAnalysis(STEP_BEFORE_BACKWARD, step_message, step_remedy),
 )
