@@ -46,3 +46,12 @@ def test_a_literal_over_several_lines_or_a_built_node_is_rendered_by_ast() -> No
     with quoting(source):
         assert unparse(node) == "f('ab', 1e-6)"
         assert unparse(ast.Constant(1e-06)) == "1e-06"
+
+
+@pytest.mark.parametrize("text", ["f(f'{x!r:>10} {1e-6}')", "f(f'{\"a\"}')"])
+def test_an_f_string_is_rendered_as_ast_renders_it(text: str) -> None:
+    """`ast._Unparser` renders f-string parts with instances of its own class (no source given)."""
+    source = SourceFile.from_text(f"{text}\n")
+    node = ast.parse(source.text).body[0]
+    with quoting(source):
+        assert unparse(node) == ast.unparse(node)

@@ -48,12 +48,15 @@ def literal_text(node: ast.Constant, source: SourceFile) -> str | None:
 
 
 class _Unparser(ast._Unparser):  # type: ignore[name-defined,misc]
-    def __init__(self, source: SourceFile) -> None:
-        super().__init__()
+    # `ast._Unparser` builds instances of its own class for the parts of an f-string
+    # (`_avoid_backslashes=True`); those get no source and render as `ast.unparse` does.
+    def __init__(self, source: SourceFile | None = None, **options: bool) -> None:
+        super().__init__(**options)
         self._quoted = source
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        text = literal_text(node, self._quoted) if isinstance(node.value, (int, float, complex, str, bytes)) else None
+        quotable = self._quoted is not None and isinstance(node.value, (int, float, complex, str, bytes))
+        text = literal_text(node, self._quoted) if quotable and self._quoted is not None else None
         if text is None:
             super().visit_Constant(node)
         else:
