@@ -394,3 +394,18 @@ def test_a_damaged_index_is_ignored_and_rewritten(tmp_path: Path, settings, cach
     index.write_text('{"truncated": [1, 2')
     assert list(process_paths([item], settings, fix=False, cache=cache))[0].findings
     assert str(item.path.resolve()) in json.loads(index.read_text())
+
+
+def test_the_default_fingerprint_covers_the_whole_engine_and_the_passes() -> None:
+    """Every analysis, rule and pass file is part of the tool's identity (a cache entry written by
+    another version of any of them is never read)."""
+    import gradsafe
+    import gradsafe.run.cache as cache_module
+
+    engine = Path(gradsafe.__file__).resolve().parent
+    covered = cache_module._PACKAGES
+    assert covered[0] == engine
+    for module in ("analysis/hazards.py", "rules/__init__.py", "analysis/data/optable.json"):
+        assert (engine / module).is_file()
+    passes = Path(__import__("importlib").util.find_spec("gradsafe.transforms").submodule_search_locations[0]).resolve()
+    assert any(passes == folder or folder in passes.parents for folder in covered)

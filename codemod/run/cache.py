@@ -69,7 +69,21 @@ DIRECTORY_NAME = ".gradsafe_cache"
 DIRECTORY_ENV = "GRADSAFE_CACHE_DIR"
 FORMAT = "v1"  # bumped when the entry format changes; older entries are then never read
 
-_PACKAGE = Path(__file__).resolve().parent
+def _code_folders() -> tuple[Path, ...]:
+    """The folders of gradsafe's code and data: the engine (``gradsafe``) and the passes.
+
+    In a wheel the passes sit inside the engine's folder; in a source checkout (editable install)
+    they are the separate ``transforms/`` folder.  A folder inside another is not listed twice.
+    """
+    import importlib.util
+
+    engine = Path(__file__).resolve().parent.parent
+    spec = importlib.util.find_spec("gradsafe.transforms")
+    passes = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+    return (engine, *(p for p in passes if engine not in p.parents))
+
+
+_PACKAGES = _code_folders()
 _GITIGNORE = "# Created by gradsafe: this directory is a cache, safe to delete.\n*\n"
 # https://bford.info/cachedir/
 _CACHEDIR_TAG = (
@@ -79,14 +93,15 @@ _CACHEDIR_TAG = (
 )
 
 
-def tool_fingerprint(package: Path = _PACKAGE, version: str = __version__) -> str:
-    """A digest of gradsafe's version and of every code and data file of its package (``package``)."""
+def tool_fingerprint(package: Path | tuple[Path, ...] = _PACKAGES, version: str = __version__) -> str:
+    """A digest of gradsafe's version and of every code and data file of its folders (``package``)."""
     digest = hashlib.blake2b(version.encode(), digest_size=16)
-    files = sorted(p for p in package.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts)
-    for path in files:
-        data = path.read_bytes()
-        digest.update(f"\0{path.relative_to(package).as_posix()}\0{len(data)}\0".encode())
-        digest.update(data)
+    for index, folder in enumerate((package,) if isinstance(package, Path) else package):
+        files = sorted(p for p in folder.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts)
+        for path in files:
+            data = path.read_bytes()
+            digest.update(f"\0{index}\0{path.relative_to(folder).as_posix()}\0{len(data)}\0".encode())
+            digest.update(data)
     return digest.hexdigest()
 
 
