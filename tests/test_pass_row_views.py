@@ -12,7 +12,7 @@ from types import ModuleType
 
 import libcst as cst
 import pytest
-import torch
+torch = pytest.importorskip("torch")
 from gradsafe.findings import Fix, FixKind, FixSafety, Span
 from gradsafe.transforms.params import RowViewsParams
 from gradsafe.transforms.row_views import PASS
