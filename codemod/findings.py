@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Mapping, TypeVar
+from typing import Any, ClassVar, TypeVar
+from collections.abc import Mapping
 
 
 @dataclass(frozen=True, order=True)
@@ -24,13 +25,13 @@ class Span:
     end_line: int
     end_col: int
 
-    def contains(self, other: "Span") -> bool:
+    def contains(self, other: Span) -> bool:
         return (self.line, self.col) <= (other.line, other.col) and (other.end_line, other.end_col) <= (
             self.end_line,
             self.end_col,
         )
 
-    def overlaps(self, other: "Span") -> bool:
+    def overlaps(self, other: Span) -> bool:
         return (self.line, self.col) < (other.end_line, other.end_col) and (other.line, other.col) < (
             self.end_line,
             self.end_col,
@@ -76,7 +77,7 @@ class FixSafety(str, enum.Enum):
 
 
 _P = TypeVar("_P", bound="FixParams")
-_PARAMS_TYPES: dict[FixKind, type["FixParams"]] = {}
+_PARAMS_TYPES: dict[FixKind, type[FixParams]] = {}
 
 
 def omitted_at_default(default: Any) -> Any:
@@ -104,7 +105,7 @@ class FixParams:
             _PARAMS_TYPES[kind] = cls
 
     @classmethod
-    def of(cls: type[_P], fix: "Fix") -> _P:
+    def of(cls: type[_P], fix: Fix) -> _P:
         """``fix``'s parameters, which must be of this class (a pass asks for its own)."""
         if not isinstance(fix.params, cls):
             raise TypeError(f"a {fix.kind.value} fix has {type(fix.params).__name__}, not {cls.__name__}")

@@ -30,7 +30,7 @@ import traceback
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from gradsafe.run import parallel
 from gradsafe.settings.config import Overrides, Settings, load_settings

@@ -55,7 +55,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
 
 BASELINE = Path(__file__).resolve().parent.parent / "tests" / "ecosystem" / "baseline.json"
 BASELINE_VERSION = 1

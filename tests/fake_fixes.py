@@ -12,7 +12,7 @@ The fake pass rewrites ``y.add_(a)`` to ``y = y.add(a)``.  It declines a fix who
 from __future__ import annotations
 
 import ast
-from typing import Sequence
+from collections.abc import Sequence
 
 import libcst as cst
 import pytest

@@ -22,7 +22,8 @@ computes, and what it repairs, it repairs correctly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 

@@ -20,7 +20,7 @@ import re
 import textwrap
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from collections.abc import Callable
 
 import libcst as cst
 import pytest

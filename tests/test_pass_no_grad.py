@@ -273,7 +273,7 @@ def test_buffer_update_stays_out_of_the_graph() -> None:
 
 @pytest.mark.torch
 def test_data_spelling_rewrite_equals_the_original_and_sgd() -> None:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch import nn
 
     original, fixed = pair("data_spelling")

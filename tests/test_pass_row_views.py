@@ -12,10 +12,12 @@ from types import ModuleType
 
 import libcst as cst
 import pytest
-torch = pytest.importorskip("torch")
+
 from gradsafe.findings import Fix, FixKind, FixSafety, Span
 from gradsafe.transforms.params import RowViewsParams
 from gradsafe.transforms.row_views import PASS
+
+torch = pytest.importorskip("torch")
 
 PAIRS = Path(__file__).parent / "fixtures" / "row_views"
 

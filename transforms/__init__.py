@@ -14,7 +14,8 @@ ever sees spans that refer to the exact module it is given.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
 
 from gradsafe.findings import Fix, FixKind
 

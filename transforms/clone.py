@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import keyword
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -167,7 +167,9 @@ class _InsertClones(cst.CSTTransformer):
         self.before = before
         self.wrap = wrap
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+    def on_leave(  # type: ignore[override]  # libcst types it with one node type for both
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         updated = super().on_leave(original_node, updated_node)
         if original_node in self.wrap:
             assert isinstance(updated, cst.BaseExpression)
@@ -204,7 +206,9 @@ class _InsertClones(cst.CSTTransformer):
         return cst.IndentedBlock(body=lines)
 
     @staticmethod
-    def _above(names: list[str], statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+    def _above(
+        names: list[str], statement: cst.SimpleStatementLine | cst.BaseCompoundStatement
+    ) -> list[cst.BaseStatement]:
         separating, attached = _split_leading_lines(statement.leading_lines)
         clones = [cst.SimpleStatementLine([_clone_statement(n)]) for n in names]
         clones[0] = clones[0].with_changes(leading_lines=separating)

@@ -29,6 +29,7 @@ longer the caller's tensor).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 
@@ -119,8 +120,13 @@ def _call_sites(index: NodeIndex, fix: Fix, param: str, position: int, edits: Ed
         problem = locality_problem(index, statement, name)
         if problem:
             return problem
-        edits.add(statement, lambda e, n=name: assignment(n, e.value, like=e))
+        edits.add(statement, functools.partial(_rebind_call, name))
     return None
+
+
+def _rebind_call(name: str, statement: cst.Expr) -> cst.Assign:
+    """``helper(x)`` -> ``x = helper(x)``."""
+    return assignment(name, statement.value, like=statement)
 
 
 def _argument_for(call: cst.Call, position: int, param: str) -> cst.Arg | None:
@@ -156,9 +162,9 @@ def _write_receiver(index: NodeIndex, table: OpTable, name: cst.Name, param: str
     """Plan ``param.op_(...)`` (a whole statement, possibly a chain) as a rebinding; False if it is not one."""
     attribute = index.parent(name)
     call = index.parent(attribute) if isinstance(attribute, cst.Attribute) and attribute.value is name else None
-    if not (isinstance(call, cst.Call) and call.func is attribute):
+    if not (isinstance(call, cst.Call) and isinstance(attribute, cst.Attribute) and call.func is attribute):
         return False
-    info = table.inplace_method(attribute.attr.value)  # type: ignore[union-attr]
+    info = table.inplace_method(attribute.attr.value)
     if info is None or info.out_of_place is None or inplace_base(call, table) is not name:
         return False
     top = ([call, *chain_above(index, call, table)])[-1]
@@ -169,7 +175,7 @@ def _write_receiver(index: NodeIndex, table: OpTable, name: cst.Name, param: str
     return plan_call(index, table, call, params, edits) is None
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
+def _is_docstring(statement: cst.CSTNode) -> bool:
     return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
             and isinstance(statement.body[0], cst.Expr)
             and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
@@ -181,7 +187,7 @@ def _clone_first(function: cst.FunctionDef, param: str, edits: Edits) -> None:
     def insert(body: cst.BaseSuite) -> cst.BaseSuite:
         if isinstance(body, cst.SimpleStatementSuite):
             return body.with_changes(body=[clone, *body.body])
-        statements = list(body.body)  # type: ignore[attr-defined]
+        statements = list(body.body)
         at = 1 if statements and _is_docstring(statements[0]) else 0
         return body.with_changes(body=[*statements[:at], cst.SimpleStatementLine([clone]), *statements[at:]])
 
@@ -200,7 +206,7 @@ def _return_param(function: cst.FunctionDef, param: str, edits: Edits) -> None:
             if isinstance(body.body[-1], (cst.Return, cst.Raise)):
                 return body
             return body.with_changes(body=[*body.body, returned])
-        statements = list(body.body)  # type: ignore[attr-defined]
+        statements = list(body.body)
         last = statements[-1]
         if isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], (cst.Return, cst.Raise)):
             return body
@@ -215,7 +221,8 @@ def _exported(module: cst.Module, helper: str) -> bool:
         for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else (
                 [small.target] if isinstance(small, (cst.AugAssign, cst.AnnAssign)) else [])
-            exports = small.value if any(dotted_name(t) == "__all__" for t in targets) else None
+            exports = small.value if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and any(
+                dotted_name(t) == "__all__" for t in targets) else None
             if exports is not None and any(isinstance(n, cst.SimpleString) and n.evaluated_value == helper
                                            for n in walk(exports)):
                 return True

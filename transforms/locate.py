@@ -31,7 +31,7 @@ def span_of_range(r: CodeRange) -> Span:
     return Span(r.start.line, r.start.column, r.end.line, r.end.column)
 
 
-def _cached_visitors(self: BatchableCSTVisitor) -> Mapping[str, Callable[[cst.CSTNode], object]]:
+def _cached_visitors(self: BatchableCSTVisitor) -> Mapping[str, Callable[[cst.CSTNode], None]]:
     """``get_visitors`` with the method names found once per class.
 
     LibCST finds a batchable visitor's ``visit_*``/``leave_*`` methods with ``inspect.getmembers``

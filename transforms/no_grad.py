@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TypeGuard
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -206,13 +207,15 @@ class _WrapInNoGrad(cst.CSTTransformer):
         self.ranges = ranges
         self.torch_name = torch_name
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+    def on_leave(  # type: ignore[override]  # libcst types it with one node type for both
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         updated = super().on_leave(original_node, updated_node)
         ranges = self.ranges.get(original_node)  # type: ignore[call-overload]
         if not ranges:
             return updated
         if isinstance(updated, cst.SimpleStatementSuite):
-            return cst.IndentedBlock(body=self._wrap(suite_lines(updated), ranges))
+            return cst.IndentedBlock(body=self._wrap([*suite_lines(updated)], ranges))
         assert isinstance(updated, (cst.Module, cst.IndentedBlock))
         return updated.with_changes(body=self._wrap(list(updated.body), ranges))
 
@@ -221,7 +224,9 @@ class _WrapInNoGrad(cst.CSTTransformer):
             statements = body[r.first : r.last + 1]
             if r.strip_data:
                 statements = [s.visit(_StripDataReceiver()) for s in statements]  # type: ignore[misc]
-            leading = statements[0].leading_lines
+            first = statements[0]
+            assert isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement))  # every statement
+            leading = first.leading_lines
             statements[0] = statements[0].with_changes(leading_lines=())
             block = cst.With(
                 items=[cst.WithItem(cst.Call(cst.Attribute(cst.Name(self.torch_name), cst.Name("no_grad"))))],
@@ -255,7 +260,7 @@ class _StripDataReceiver(cst.CSTTransformer):
     def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> cst.AugAssign:
         target = updated_node.target
         if _is_data(target) and not isinstance(updated_node.operator, cst.MatrixMultiplyAssign):
-            return updated_node.with_changes(target=target.value)  # type: ignore[union-attr]
+            return updated_node.with_changes(target=target.value)
         return updated_node
 
 
@@ -271,14 +276,14 @@ def _strip_update_chain(call: cst.Call) -> cst.Call | None:
         return None
     receiver = func.value
     if _is_data(receiver):
-        return call.with_changes(func=func.with_changes(value=receiver.value))  # type: ignore[union-attr]
+        return call.with_changes(func=func.with_changes(value=receiver.value))
     if isinstance(receiver, cst.Call):
         inner = _strip_update_chain(receiver)
         return None if inner is None else call.with_changes(func=func.with_changes(value=inner))
     return None
 
 
-def _is_data(node: cst.BaseExpression) -> bool:
+def _is_data(node: cst.BaseExpression) -> TypeGuard[cst.Attribute]:
     return isinstance(node, cst.Attribute) and node.attr.value == "data"
 
 

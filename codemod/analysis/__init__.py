@@ -7,7 +7,7 @@ never imports torch: what each op saves for backward comes from the shipped op t
 from __future__ import annotations
 
 import ast
-from typing import Mapping
+from collections.abc import Mapping
 
 from gradsafe.findings import Finding
 from gradsafe.rules import Policy

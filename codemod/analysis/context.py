@@ -13,6 +13,7 @@ does not depend on the interpreter.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -78,9 +79,9 @@ class ModuleContext:
         self._collect()
         self._summaries: dict[str, Summary | None] = {}
         self._in_progress: set[str] = set()
-        self._site_ids: dict[tuple, int] = {}
+        self._site_ids: dict[tuple[object, ...], int] = {}
         self._reads: dict[int, Reads] = {}
-        self._global_refs: dict[str, Ref] = {}
+        self._global_refs: dict[str, Ref | None] = {}  # None while being evaluated
         self.global_heap: dict[int, Storage] = {}  # storages of module-level constants
         # For each in-file function: may any tensor argument require grad, joined over the call
         # sites the interpreter has seen.
@@ -105,7 +106,7 @@ class ModuleContext:
             elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 self.globals[stmt.targets[0].id] = stmt.value
 
-    def reads(self, node: ast.AST) -> "Reads":
+    def reads(self, node: ast.AST) -> Reads:
         """The index of one scope (reads, statement places, evidence), built once per scope."""
         index = self._reads.get(id(node))
         if index is None:
@@ -124,7 +125,7 @@ class ModuleContext:
     def span(self, node: ast.AST) -> Span:
         return self.source.span_of(node)
 
-    def site_id(self, key: tuple) -> int:
+    def site_id(self, key: tuple[object, ...]) -> int:
         """A stable storage id per allocation site (so loops reach a fixpoint)."""
         sid = self._site_ids.get(key)
         if sid is None:
@@ -229,14 +230,14 @@ class ModuleContext:
             self.collect_attributes(info)
         return info
 
-    def global_ref(self, name: str, evaluate) -> Ref | None:
+    def global_ref(self, name: str, evaluate: Callable[[ast.expr], Ref]) -> Ref | None:
         """The value of a module-level constant (a dict of layers, a layer), evaluated once."""
         if name in self._global_refs:
             return self._global_refs[name]
         expr = self.globals.get(name)
         if expr is None:
             return None
-        self._global_refs[name] = None  # type: ignore[assignment]  # recursion guard
+        self._global_refs[name] = None  # recursion guard
         ref = evaluate(expr)
         self._global_refs[name] = ref
         return ref

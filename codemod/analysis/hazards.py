@@ -13,7 +13,8 @@ rule even where the static judgement was silent or only "possible", so that it g
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from gradsafe.analysis import remedies
 from gradsafe.analysis.checks import CHECKS, analysis_of
@@ -21,7 +22,7 @@ from gradsafe.analysis.checks.base import Facts, Verdict, Write, first_save
 from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.mutations import Form, Mutation
 from gradsafe.analysis.remedies import FixContext
-from gradsafe.analysis.values import Alias, Save, State, Tri
+from gradsafe.analysis.values import Alias, Ref, Save, State, Tri
 from gradsafe.findings import Confidence, Finding, Related
 from gradsafe.rules import Policy, Rule, get_rule
 from gradsafe.rules.arguments import HELPER_MUTATES_ARGUMENT
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 class ScopeJudge:
     """Judges the writes of one scope (a function or the module body) and collects its findings."""
 
-    def __init__(self, ctx: "ModuleContext", scope: "Scope", policy: Policy, confirmed: Mapping[int, str] | None = None) -> None:
+    def __init__(self, ctx: ModuleContext, scope: Scope, policy: Policy, confirmed: Mapping[int, str] | None = None) -> None:
         self.ctx = ctx
         self.scope = scope
         self.policy = policy
@@ -50,7 +51,7 @@ class ScopeJudge:
         return self.ctx.reads(self.scope.node)
 
     # ------------------------------------------------------------------ the decision
-    def on_mutation(self, m: Mutation, state: State, interp: "Interpreter") -> None:
+    def on_mutation(self, m: Mutation, state: State, interp: Interpreter) -> None:
         before = len(self.findings)
         self.judge_mutation(m, state, interp)
         code = self.confirmed.get(m.span.line)
@@ -71,7 +72,7 @@ class ScopeJudge:
             w = self._write(m, state, interp)
             self.report(Verdict(rule, saves=w.saves), w, confirmed=True)
 
-    def judge_mutation(self, m: Mutation, state: State, interp: "Interpreter") -> None:
+    def judge_mutation(self, m: Mutation, state: State, interp: Interpreter) -> None:
         if not m.target.is_tensorish or _is_grad_buffer(m.target_node):
             return  # `.grad` tensors are not part of any graph: zeroing or clipping them is fine
         if m.opt_in and self.policy is Policy.DEFAULT:
@@ -89,10 +90,10 @@ class ScopeJudge:
                     _release(state, m.target, verdict.saves)
             return
 
-    def _fix_context(self, interp: "Interpreter") -> FixContext:
+    def _fix_context(self, interp: Interpreter) -> FixContext:
         return FixContext(self.ctx, self.scope, self.escaped, interp.higher_order)
 
-    def _write(self, m: Mutation, state: State, interp: "Interpreter") -> Write:
+    def _write(self, m: Mutation, state: State, interp: Interpreter) -> Write:
         ref = m.target
         facts = state.storages(ref)
         # Operands that only may require grad because they come out of calls we cannot see into
@@ -178,7 +179,7 @@ def _pending(facts: Facts) -> frozenset[Save]:
     return frozenset(saves)
 
 
-def _release(state: State, ref, saves: frozenset[Save]) -> None:
+def _release(state: State, ref: Ref, saves: frozenset[Save]) -> None:
     """After reporting, forget these saves so one bug gives one finding, not a cascade."""
     for sid, facts in state.storages(ref):
         if facts.saves & saves:

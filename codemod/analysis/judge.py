@@ -19,7 +19,7 @@ import itertools
 import re
 from dataclasses import replace
 from functools import lru_cache
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from gradsafe.analysis.hazards import ScopeJudge
 from gradsafe.analysis.context import ModuleContext
@@ -184,7 +184,7 @@ def _has_candidates(scope: ast.AST, flags: Mapping[str, int]) -> bool:
             if any(k.arg in ("inplace", "out") for k in node.keywords):
                 return True
             short = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if short in flags and flag_passed_positionally(node, flags[short]):
+            if short is not None and short in flags and flag_passed_positionally(node, flags[short]):
                 return True
         elif isinstance(node, ast.AugAssign):
             if isinstance(node.op, _AUG_NOT_INPLACE):
@@ -309,7 +309,7 @@ def _grad_contexts(
         classes[id(node)] = cls
     backward_in_file = _BACKWARD.search(source_text) is not None
     reached: dict[int, bool] = {}
-    for qualname, node, cls in scopes:
+    for _qualname, node, cls in scopes:
         is_forward = isinstance(node, _SCOPE_NODES) and cls is not None and node.name == "forward"
         # The module's text is its top-level statements joined without the defs between them: read it.
         may_call_backward = backward_in_file or isinstance(node, ast.Module)
@@ -339,7 +339,7 @@ def _scope(ctx: ModuleContext, qualname: str, node: ast.AST, cls: str | None) ->
         return Scope("<module>", node, None, is_forward=False, differentiable=False, grad_default=True)
     key = f"{cls}.{node.name}" if cls else qualname  # type: ignore[attr-defined]
     if key in ctx.functions and ctx.functions[key] is node:
-        return make_scope(ctx, key, node)  # type: ignore[arg-type]
+        return make_scope(ctx, key, node)
     scope = make_scope(ctx, qualname, node)  # type: ignore[arg-type]
     return scope
 
@@ -365,7 +365,7 @@ def _check_module_flags(judges: list[ScopeJudge], findings: list[Finding]) -> li
 
 def _group_no_grad(judge: ScopeJudge, findings: list[Finding]) -> list[Finding]:
     """Merge adjacent updates into one ``no_grad`` block; wrap loops that only update."""
-    targets = [f for f in findings if f.fix is not None and f.fix.kind is FixKind.NO_GRAD]
+    targets = [f.fix for f in findings if f.fix is not None and f.fix.kind is FixKind.NO_GRAD]
     if not targets:
         return findings
     reads = judge.reads
@@ -373,7 +373,7 @@ def _group_no_grad(judge: ScopeJudge, findings: list[Finding]) -> list[Finding]:
     by_span: dict[Span, ast.stmt] = {}
     for place_stmt in reads.places:
         by_span[ctx.span(place_stmt)] = place_stmt
-    stmts = {f.fix.target: by_span.get(f.fix.target) for f in targets}  # type: ignore[union-attr]
+    stmts = {fix.target: by_span.get(fix.target) for fix in targets}
     update_ids = {id(s) for s in stmts.values() if s is not None}
     group_of: dict[Span, Span] = {}
     for span, stmt in stmts.items():
@@ -401,16 +401,16 @@ def _group_no_grad(judge: ScopeJudge, findings: list[Finding]) -> list[Finding]:
     # The fixes of one block are applied once, with the parameters of one of them: every fix of a
     # block that holds a `.data` update must ask for `.data` to be stripped.
     stripping = {
-        group_of[f.fix.target]  # type: ignore[union-attr]
-        for f in targets
-        if f.fix.target in group_of and NoGradParams.of(f.fix).strip_data  # type: ignore[arg-type]
+        group_of[fix.target]
+        for fix in targets
+        if fix.target in group_of and NoGradParams.of(fix).strip_data
     }
     out = []
     for f in findings:
         if f.fix is not None and f.fix.kind is FixKind.NO_GRAD and f.fix.target in group_of:
-            block = group_of[f.fix.target]
-            params = replace(f.fix.params, strip_data=True) if block in stripping else f.fix.params
-            f = replace(f, fix=replace(f.fix, target=block, params=params))
+            group = group_of[f.fix.target]
+            params = replace(NoGradParams.of(f.fix), strip_data=True) if group in stripping else f.fix.params
+            f = replace(f, fix=replace(f.fix, target=group, params=params))
         out.append(f)
     return out
 

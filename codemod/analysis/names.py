@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Iterable
+from collections.abc import Iterable
 
 # Public aliases that point at the same objects; the op table is keyed by the left-hand form.
 _CANONICAL_PREFIXES = (
@@ -43,7 +43,7 @@ class ImportMap:
         self.aliases: dict[str, str] = {}
 
     @classmethod
-    def from_module(cls, tree: ast.Module) -> "ImportMap":
+    def from_module(cls, tree: ast.Module) -> ImportMap:
         imports = cls()
         imports.add_all(n for n in statements(tree) if isinstance(n, (ast.Import, ast.ImportFrom)))
         return imports

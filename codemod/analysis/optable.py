@@ -30,7 +30,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Mapping
+from typing import Any
+from collections.abc import Mapping
 
 PARAMS_TRIGGER = "@params"
 
@@ -121,7 +122,7 @@ class OpTable:
         return self.inplace_methods.get(name)
 
 
-def _op_from_json(name: str, d: dict) -> OpInfo:
+def _op_from_json(name: str, d: dict[str, Any]) -> OpInfo:
     return OpInfo(
         name=name,
         kind=d["kind"],
@@ -145,7 +146,7 @@ def _op_from_json(name: str, d: dict) -> OpInfo:
     )
 
 
-def parse_table(data: dict) -> OpTable:
+def parse_table(data: dict[str, Any]) -> OpTable:
     return OpTable(
         torch_version=data["torch_version"],
         ops={k: _op_from_json(k, v) for k, v in data["ops"].items()},

@@ -49,13 +49,13 @@ Plan = tuple[Fix | None, str | None]
 class FixContext:
     """What a planner needs to know besides the write and the state at it."""
 
-    ctx: "ModuleContext"  # the file
-    scope: "Scope"  # the function (or module body) being judged
+    ctx: ModuleContext  # the file
+    scope: Scope  # the function (or module body) being judged
     escaped: set[int]  # storages reachable from outside the scope (attributes, containers, calls)
     higher_order: bool  # the write follows `create_graph=True`: updates must stay differentiable
 
     @property
-    def reads(self) -> "Reads":
+    def reads(self) -> Reads:
         """Where names are read in the scope (built on first use, see ``ModuleContext.reads``)."""
         return self.ctx.reads(self.scope.node)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from collections.abc import Iterable
 
 from gradsafe.findings import Span
 
@@ -28,11 +28,11 @@ class Tri(enum.IntEnum):
     MAYBE = 1
     YES = 2
 
-    def join(self, other: "Tri") -> "Tri":
+    def join(self, other: Tri) -> Tri:
         return self if self is other else Tri.MAYBE
 
     @staticmethod
-    def any(values: Iterable["Tri"]) -> "Tri":
+    def any(values: Iterable[Tri]) -> Tri:
         """Logical or: YES if any is YES, NO if all are NO, else MAYBE."""
         result = Tri.NO
         for v in values:
@@ -89,7 +89,7 @@ class Storage:
     label: str = ""  # how it was made, for messages ("torch.randn(..., requires_grad=True)")
     origin: Span | None = None
 
-    def join(self, other: "Storage") -> "Storage":
+    def join(self, other: Storage) -> Storage:
         if self is other or self == other:
             return self
         return Storage(
@@ -111,7 +111,7 @@ class ModuleInfo:
     api: str | None  # canonical torch class ("torch.nn.ReLU"), or None when unknown
     inplace: bool = False  # constructed with inplace=True
     site: Span | None = None  # the construction call (where an inplace flag gets flipped)
-    layers: tuple["ModuleInfo", ...] | None = None  # children of nn.Sequential, in order
+    layers: tuple[ModuleInfo, ...] | None = None  # children of nn.Sequential, in order
     user_class: str | None = None  # an nn.Module subclass defined in the same file
     certain: bool = True  # False when picked from several alternatives (a config dict)
     eval_mode: bool = False  # dropout is the identity
@@ -147,8 +147,8 @@ class Ref:
     alias: Alias = Alias.NONE
     nograd_view: bool = False  # a view made under no_grad of a base that requires grad
     module: ModuleInfo | None = None
-    items: tuple["Ref", ...] | None = None  # elements of a tuple/list of known length
-    element: "Ref | None" = None  # the element of a homogeneous sequence (chunk outputs, parameters)
+    items: tuple[Ref, ...] | None = None  # elements of a tuple/list of known length
+    element: Ref | None = None  # the element of a homogeneous sequence (chunk outputs, parameters)
     function: str | None = None  # qualname, for Kind.FUNCTION
     producer: Producer | None = None
     # An unknown value that came out of a call we could not see into (or an attribute we don't
@@ -159,7 +159,7 @@ class Ref:
     def is_tensorish(self) -> bool:
         return self.kind in (Kind.TENSOR, Kind.UNKNOWN)
 
-    def join(self, other: "Ref") -> "Ref":
+    def join(self, other: Ref) -> Ref:
         # Identity first: the copies of an environment share their refs, and `==` compares every field.
         if self is other or self == other:
             return self
@@ -186,7 +186,7 @@ class Ref:
             opaque=self.opaque or other.opaque,
         )
 
-    def with_(self, **changes: object) -> "Ref":
+    def with_(self, **changes: object) -> Ref:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -203,10 +203,10 @@ class State:
     # Has backward run on every path to here (YES), on none (NO), on some (MAYBE)?
     backward: Tri = Tri.NO
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         return State(dict(self.env), dict(self.heap), self.backward)
 
-    def join(self, other: "State") -> "State":
+    def join(self, other: State) -> State:
         env = dict(self.env)
         for name, ref in other.env.items():
             mine = env.get(name)

@@ -7,7 +7,8 @@ exit status 2, Ctrl-C a message and 130; ``guarded`` applies that to each comman
 from __future__ import annotations
 
 import sys
-from typing import Annotated, BinaryIO, Callable
+from typing import Annotated, BinaryIO
+from collections.abc import Callable
 
 import typer
 from typer import _click as click

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,7 +29,7 @@ def merge_reports(
         typer.Argument(help="JSON reports or SARIF logs of `--shard` runs.", show_default=False, metavar="REPORT"),
     ],
     output_format: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--format",
             metavar="FORMAT",

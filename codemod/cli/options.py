@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
 
 import typer
 
@@ -25,7 +26,7 @@ FLAG = ""
 
 # Every option, defined once.  Lists accept repeated options and commas: --select GS1,GS2.
 PathsArg = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Argument(
         help="Files or directories to process (default: the current directory, `.`); `-` reads standard input.",
         show_default=False,
@@ -33,7 +34,7 @@ PathsArg = Annotated[
     ),
 ]
 SelectOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--select",
         metavar="CODES",
@@ -43,7 +44,7 @@ SelectOpt = Annotated[
     ),
 ]
 ExtendSelectOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--extend-select",
         metavar="CODES",
@@ -53,7 +54,7 @@ ExtendSelectOpt = Annotated[
     ),
 ]
 IgnoreOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--ignore",
         metavar="CODES",
@@ -63,7 +64,7 @@ IgnoreOpt = Annotated[
     ),
 ]
 PolicyOpt = Annotated[
-    Optional[Policy],
+    Policy | None,
     typer.Option(
         "--policy",
         help="`default` reports hazards; `strict` also reports every other in-place op in differentiable code.",
@@ -72,7 +73,7 @@ PolicyOpt = Annotated[
     ),
 ]
 ExcludeOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--exclude",
         metavar="PATTERNS",
@@ -82,7 +83,7 @@ ExcludeOpt = Annotated[
     ),
 ]
 ExtendExcludeOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--extend-exclude",
         metavar="PATTERNS",
@@ -101,7 +102,7 @@ ForceExcludeOpt = Annotated[
     ),
 ]
 StdinFilenameOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--stdin-filename",
         metavar="NAME",
@@ -111,7 +112,7 @@ StdinFilenameOpt = Annotated[
     ),
 ]
 ShardOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--shard",
         metavar="K/N",
@@ -122,7 +123,7 @@ ShardOpt = Annotated[
     ),
 ]
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--config",
         metavar="FILE",
@@ -147,7 +148,7 @@ FormatOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--output",
         "-o",
@@ -220,7 +221,7 @@ UnverifiedOpt = Annotated[
     ),
 ]
 ScenarioOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--scenario",
         metavar="FILE:FUNCTION",
@@ -232,7 +233,7 @@ ScenarioOpt = Annotated[
     ),
 ]
 ExampleOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--example",
         metavar="FILE",
@@ -250,7 +251,7 @@ NoTestsOpt = Annotated[
     ),
 ]
 TimeoutOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--timeout",
         metavar="SECONDS",
@@ -260,7 +261,7 @@ TimeoutOpt = Annotated[
     ),
 ]
 WorkersOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--workers",
         metavar="N",
@@ -270,7 +271,7 @@ WorkersOpt = Annotated[
     ),
 ]
 PythonOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--python",
         metavar="PATH",
@@ -282,7 +283,7 @@ PythonOpt = Annotated[
 ]
 
 JobsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--jobs",
         "-j",

@@ -7,7 +7,7 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -97,17 +97,17 @@ def verify(**options: Any) -> None:
 @takes(EMITTED_FIXES, VERIFY_LIMITS, CONFIGURATION, REPORT_DESTINATION, MESSAGES)
 def trace(
     command: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(help="The command to run, after `--` (python train.py ..., pytest ...).", show_default=False,
                        metavar="-- COMMAND..."),
     ] = None,
     scenario: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--scenario", metavar="FILE:FUNCTION", help="Run this zero-argument function instead of a command.",
                      show_default=False),
     ] = None,
     root: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--root", metavar="DIR", help="The project root: hazards are reported at lines of files under it "
                      "(default: the configuration file's directory, or the working directory).", show_default=False,
                      file_okay=False),

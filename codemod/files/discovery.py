@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from gradsafe.errors import FileError
 from gradsafe.files.paths import display_path, path_sort_key
@@ -159,7 +159,7 @@ class _Walker:
             except OSError as exc:
                 self.error(directory, f"cannot list directory: {exc.strerror or exc}")
                 continue
-            subdirectories = []
+            subdirectories: list[tuple[Path, Path, list[PathPatterns]]] = []
             for entry in entries:
                 linked = entry.is_symlink()
                 if not linked and not entry.name.endswith(PYTHON_SUFFIX):

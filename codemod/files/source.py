@@ -60,7 +60,7 @@ class SourceFile:
     _ascii: bool = field(default=False, repr=False)
 
     @classmethod
-    def from_bytes(cls, raw: bytes, path: Path, display: str | None = None) -> "SourceFile":
+    def from_bytes(cls, raw: bytes, path: Path, display: str | None = None) -> SourceFile:
         """Decode ``raw`` the way Python would, or raise ``DecodeError`` naming the position."""
         bom = raw.startswith(_BOM)
         try:
@@ -96,7 +96,7 @@ class SourceFile:
         )
 
     @classmethod
-    def from_text(cls, text: str, path: Path | str = "<string>", display: str | None = None) -> "SourceFile":
+    def from_text(cls, text: str, path: Path | str = "<string>", display: str | None = None) -> SourceFile:
         """A source held only in memory (tests, stdin after decoding)."""
         p = Path(path)
         return cls(

@@ -25,10 +25,11 @@ import pkgutil
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from gradsafe.findings import Finding, FixKind
-from gradsafe.fix.safety_check import RewriteError, check_rewrite, touched_spans
+from gradsafe.fix.safety_check import RewriteError as RewriteError  # callers import it from here
+from gradsafe.fix.safety_check import check_rewrite, touched_spans
 from gradsafe.files.source import split_lines
 
 # Every round applies at least one fix or declines one for good, so the loop converges; rounds are
@@ -95,14 +96,14 @@ def span_text(lines: list[str], finding: Finding) -> str:
     return "".join(parts)
 
 
-def _identities(findings: Iterable[Finding], lines: list[str]) -> dict[Finding, tuple]:
+def _identities(findings: Iterable[Finding], lines: list[str]) -> dict[Finding, tuple[object, ...]]:
     """A name for each fix that survives edits elsewhere in the file (spans shift, text does not).
 
     (code, kind, scope, target text, n-th such fix in the file) tells two identical
     ``y.add_(1)`` in one function apart and stays put when another function is rewritten.
     """
-    seen: Counter[tuple] = Counter()
-    identities = {}
+    seen: Counter[tuple[object, ...]] = Counter()
+    identities: dict[Finding, tuple[object, ...]] = {}
     for finding in findings:
         assert finding.fix is not None
         key = (finding.code, finding.fix.kind, finding.scope, span_text(lines, finding))
@@ -139,7 +140,7 @@ def fix_text(
     """Apply every fix ``find`` asks for to ``text``, re-analysing after each round."""
     findings = find(text)
     result = RewriteResult(text=text, remaining=findings)
-    declined_ids: set[tuple] = set()
+    declined_ids: set[tuple[object, ...]] = set()
     for iteration in range(max_iterations):
         lines = split_lines(text)
         fixable = sorted(

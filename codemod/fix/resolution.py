@@ -17,7 +17,7 @@ surviving, never as resolved.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from gradsafe.findings import Finding, Span
 from gradsafe.fix.hunks import LineDiff

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from gradsafe.findings import Fix, Span
 from gradsafe.files.source import SourceFile
@@ -199,7 +199,7 @@ class _Reach:
             # An ``except`` clause has a position; a ``case`` clause does not (its pattern has).
             positioned = before if hasattr(before, "lineno") else owner
             if _header(before) != _header(after) and not self.header_touched(positioned):
-                raise _Changed(positioned.lineno)  # type: ignore[attr-defined]
+                raise _Changed(positioned.lineno)
             self.block(before.body, after.body, positioned.lineno)  # type: ignore[attr-defined]
 
 

@@ -23,7 +23,8 @@ import importlib
 from collections import Counter
 from dataclasses import dataclass
 from json import dump as json_dump  # not `import json`: the submodule `gradsafe.report.json` would shadow it
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import TextIO
+from collections.abc import Callable, Iterator, Sequence
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Finding

@@ -9,7 +9,8 @@ JSON reports of ``--shard`` runs and print them in any format as if one run had 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
+from collections.abc import Mapping
 
 from gradsafe.errors import FileError
 import gradsafe.transforms.params  # noqa: F401  (registers the fix parameter classes it rebuilds)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from gradsafe.report import Report, Totals, sort_results
 from gradsafe.report.json import ReportFormatError, read_report

@@ -139,7 +139,7 @@ def diagnostics(report: Report, options: RenderOptions) -> list[tuple[str, str]]
     list_findings = not options.statistics and (report.command is not Command.DIFF or options.show_fixes)
     for result in report.results:
         path = result.display
-        entries: list[tuple[tuple, str, str]] = []
+        entries: list[tuple[tuple[int, int, str], str, str]] = []
         if list_findings:
             for finding in result.findings:
                 text = finding_line(path, finding, result.verdict(finding))

@@ -191,7 +191,8 @@ class FileIndex:
         """The digest of the file at ``path`` (absolute) if its ``status`` is the one indexed with it."""
         entry = self.entries.get(path)
         if isinstance(entry, list) and len(entry) == 5 and entry[:4] == self.signature(status):
-            return entry[4]
+            digest: str = entry[4]
+            return digest
         return None
 
     def record(self, path: str, status: os.stat_result, digest: str, now_ns: int) -> None:

@@ -35,10 +35,12 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -119,13 +121,13 @@ def _pooled(function: Callable[[T], R], items: Sequence[T], workers: int) -> Ite
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _stop_workers(executor: "ProcessPoolExecutor") -> None:
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         with contextlib.suppress(Exception):
             process.terminate()
 
 
-def _context():  # -> multiprocessing.context.BaseContext
+def _context() -> BaseContext:
     import multiprocessing
 
     return multiprocessing.get_context("fork" if sys.platform == "linux" else None)

@@ -22,7 +22,7 @@ import os
 import time
 import traceback
 from functools import partial
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from gradsafe.run import parallel
 from gradsafe.analysis import analyse

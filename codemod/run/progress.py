@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
+from collections.abc import Callable, Iterable, Iterator
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
 DELAY = 0.5  # seconds of work before a bar appears
 
@@ -37,7 +38,7 @@ class ProgressTask:
         self.description = description
         self.total = total
         self.completed = 0
-        self._task_id: int | None = None
+        self._task_id: TaskID | None = None
 
     def advance(self) -> None:
         self.completed += 1

@@ -18,7 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,7 +145,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     where = display_path(path)
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
     except OSError as exc:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from pathspec import GitIgnoreSpec
 

@@ -38,7 +38,7 @@ MARKERS = ("gradsafe:", "noqa")
 _ANY_MARKER = re.compile(r"gradsafe:|noqa", re.IGNORECASE)
 _DIRECTIVE = re.compile(r"#\s*gradsafe:\s*ignore(?!-)\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 _FILE_DIRECTIVE = re.compile(r"#\s*gradsafe:\s*ignore-file\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-# flake8's form: `# noqa: CODE, CODE` (a colon, then codes separated by commas or spaces).
+# flake8's form: `noqa` after the `#`, a colon, then codes separated by commas or spaces.
 _NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
 _GS_CODE = re.compile(r"GS[0-9]+")
 RULES = (UNUSED_SUPPRESSION, UNKNOWN_SUPPRESSION_CODE)  # the rules reported here rather than by the analysis

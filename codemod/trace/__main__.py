@@ -44,8 +44,8 @@ def main(args: list[str] | None = None) -> int:
         return USAGE_ERROR
     for finding in result.findings:
         print(finding.format_line())
-    for error in result.errors:
-        print(f"gradsafe trace: the detector failed to start in a process:\n{error}", file=sys.stderr)
+    for problem in result.errors:
+        print(f"gradsafe trace: the detector failed to start in a process:\n{problem}", file=sys.stderr)
     if not result.traced:
         print(
             "gradsafe trace: no process imported torch with the detector installed; nothing was traced", file=sys.stderr

@@ -131,8 +131,8 @@ class _Source:
         body: list[ast.stmt] = self.tree.body
         while True:
             for node in body:
-                scoping = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                if scoping and self.source.span_of(node).contains(span):
+                scoping = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+                if isinstance(node, scoping) and self.source.span_of(node).contains(span):
                     names.append(node.name)
                     body = node.body
                     break

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import ast
 import configparser
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10, as in gradsafe.settings.config
+    import tomli as tomllib
 
 MAX_TESTS = 50  # per verification run: the pre-filter is generous, the run must stay short
 _SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"})

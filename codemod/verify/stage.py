@@ -17,12 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
 from gradsafe.settings.config import Settings
 from gradsafe.findings import FixKind
 from gradsafe.results import FileResult
 from gradsafe.run.pipeline import process_source
+
+if TYPE_CHECKING:
+    from gradsafe.verify.settings import VerifySettings
+    from gradsafe.verify.verdicts import TargetVerdict
 
 # Fix kinds whose edits can land outside the function of their finding.
 _FAR_REACHING = frozenset({FixKind.INPLACE_FLAG, FixKind.HELPER_RETURN})
@@ -173,7 +178,7 @@ def verify_results(
             )
             if round_number == 0:
                 check_scenario_outcomes(outcomes, {Path(c.path).resolve() for c in batch})
-            by_path: dict[Path, list] = {}
+            by_path: dict[Path, list[TargetVerdict]] = {}
             for verdict in verdicts:
                 by_path.setdefault(Path(verdict.path), []).append(verdict)
             next_round = []
@@ -208,10 +213,10 @@ def verdict_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
     return [f"{verdict.ljust(width)}  {where}" for verdict, where in cells]
 
 
-def _with_options(base, options: VerifyOptions):
+def _with_options(base: VerifySettings, options: VerifyOptions) -> VerifySettings:
     from dataclasses import replace
 
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if options.scenarios:
         changes["scenarios"] = tuple(base.scenarios) + tuple(options.scenarios)
     if options.examples:

@@ -22,7 +22,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
+from collections.abc import Callable, Iterator, Mapping
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "cases"

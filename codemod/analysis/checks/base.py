@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from gradsafe.analysis.mutations import Mutation
 from gradsafe.analysis.remedies import FixContext, Plan
@@ -48,7 +49,7 @@ class Write:
     # The written storages that are leaves requiring grad, when grad mode is on and the write is
     # not through an alias; None when the write is not to such a leaf.
     leaves: Facts | None
-    scope: "Scope"
+    scope: Scope
     policy: Policy
     fix: FixContext  # what the fix planners need
 

@@ -13,6 +13,7 @@ The interpreter recognises in-place writes and hands each one to the judge
 The package, by concept:
 
 * ``core``: the ``Interpreter`` object, its entry points and effects (escapes, in-place writes);
+* ``base``: what the rule mixins share (the declared state and the rules they call on each other);
 * ``statements``, ``expressions``: the rules per kind of statement and expression;
 * ``calls`` (dispatch, in-file functions, backward), ``torch_api`` (torch functions and tensor
   methods, through the op table), ``modules`` (``nn.Module`` layers and ``nn.Sequential``);

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from gradsafe.analysis.interpreter.base import InterpreterBase
 from gradsafe.analysis.interpreter.syntax import truthy
 from gradsafe.analysis.interpreter.tables import HARMLESS_BUILTINS, ITER_BUILTINS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
-if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.interpreter.scope import Scope
 
-
-class CallRules:
+class CallRules(InterpreterBase):
     """Call dispatch, argument evaluation, in-file functions, backward (a mixin of ``Interpreter``)."""
-
-    ctx: ModuleContext
-    scope: Scope
-    grad_on: bool
 
     # ------------------------------------------------------------------ calls
     def expr_Call(self, node: ast.Call, state: State, bound_to: str | None = None) -> Ref:

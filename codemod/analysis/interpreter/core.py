@@ -9,6 +9,7 @@ the function (``mark_escaped``) and an in-place write (``mutate``), recorded and
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.interpreter.calls import CallRules
@@ -27,12 +28,13 @@ from gradsafe.findings import Span
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
+    from gradsafe.analysis.hazards import ScopeJudge
 
 
 class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, ModuleCalls):
     """Interprets one function body (or the module body) once."""
 
-    def __init__(self, ctx: ModuleContext, scope: Scope, judge=None) -> None:
+    def __init__(self, ctx: ModuleContext, scope: Scope, judge: ScopeJudge | None = None) -> None:
         self.ctx = ctx
         self.scope = scope
         self.judge = judge  # hazards.ScopeJudge, or None when only computing summaries / attributes
@@ -141,7 +143,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             self.judge.escaped.update(ref.sids)
 
     def mutate(self, form: Form, op: str, node: ast.AST, target_node: ast.expr, target: Ref, state: State, *,
-               operands: list[Ref], operand_nodes: list, subscript: bool = False, method: str | None = None,
+               operands: list[Ref], operand_nodes: Sequence[object], subscript: bool = False, method: str | None = None,
                bound_to: str | None = None, module: ModuleInfo | None = None, helper: str | None = None,
                helper_span: Span | None = None, inplace_saves: str | None = None, grad_on: bool = True) -> None:
         through_data = target.alias is Alias.DATA

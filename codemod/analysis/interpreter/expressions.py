@@ -8,31 +8,23 @@ view, advanced indexing a copy; binary operators on tensors are looked up as ``T
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from gradsafe.analysis.interpreter.base import InterpreterBase
 from gradsafe.analysis.interpreter.joins import join_refs
 from gradsafe.analysis.interpreter.scope import Scope
-from gradsafe.analysis.interpreter.tables import BIN_OPS, OP_SYMBOLS, MemberSets
+from gradsafe.analysis.interpreter.tables import BIN_OPS, OP_SYMBOLS
 from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
-if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
 
-
-class ExpressionRules:
+class ExpressionRules(InterpreterBase):
     """The ``expr_*`` rules (calls aside), indexing, binary operators, iteration (a mixin of ``Interpreter``)."""
-
-    ctx: ModuleContext
-    scope: Scope
-    grad_on: bool
-    members: MemberSets
-    opt_in: int
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node: ast.expr, state: State, bound_to: str | None = None) -> Ref:
-        method = getattr(self, "expr_" + type(node).__name__, None)
+        method: Callable[..., Ref] | None = getattr(self, "expr_" + type(node).__name__, None)
         if method is None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
@@ -106,8 +98,8 @@ class ExpressionRules:
             if info is not None and node.attr in info.attrs:
                 state.heap.update({k: v for k, v in info.heap.items() if k not in state.heap})
                 return info.attrs[node.attr]
-            if info is not None and self.ctx.find_method(module.user_class, node.attr):
-                return Ref(Kind.FUNCTION, function=self.ctx.find_method(module.user_class, node.attr)[0])
+            if info is not None and (found := self.ctx.find_method(module.user_class, node.attr)):
+                return Ref(Kind.FUNCTION, function=found[0])
         if module.api is not None and node.attr in ("weight", "bias") and key is not None:
             sid = self.ctx.site_id(("param", key))
             grad = Tri.NO if module.frozen else Tri.YES
@@ -247,7 +239,7 @@ class ExpressionRules:
     def expr_Lambda(self, node: ast.Lambda, state: State) -> Ref:
         return Ref(Kind.FUNCTION)
 
-    def _comprehension(self, node, state: State, elts: list[ast.expr]) -> Ref:
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp, state: State, elts: list[ast.expr]) -> Ref:
         inner = state.copy()
         for gen in node.generators:
             it = self.eval(gen.iter, inner)
@@ -260,13 +252,13 @@ class ExpressionRules:
         state.heap.update(inner.heap)
         return Ref(Kind.SEQUENCE)
 
-    def expr_ListComp(self, node, state: State) -> Ref:
+    def expr_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, state: State) -> Ref:
         return self._comprehension(node, state, [node.elt])
 
     expr_SetComp = expr_ListComp
     expr_GeneratorExp = expr_ListComp
 
-    def expr_DictComp(self, node, state: State) -> Ref:
+    def expr_DictComp(self, node: ast.DictComp, state: State) -> Ref:
         return self._comprehension(node, state, [node.key, node.value])
 
     def expr_Starred(self, node: ast.Starred, state: State) -> Ref:

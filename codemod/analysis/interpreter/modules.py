@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from gradsafe.analysis.interpreter.base import InterpreterBase
 from gradsafe.analysis.interpreter.syntax import SpanNode, flag_passed_positionally, truthy
-from gradsafe.analysis.interpreter.tables import MemberSets
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.values import UNKNOWN, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri
 
-if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.interpreter.scope import Scope
 
-
-class ModuleCalls:
+class ModuleCalls(InterpreterBase):
     """Construction and calls of ``nn.Module`` layers (a mixin of ``Interpreter``)."""
-
-    ctx: ModuleContext
-    scope: Scope
-    grad_on: bool
-    members: MemberSets
 
     # --- modules
     def construct_module(self, api: str | None, node: ast.Call, state: State) -> Ref:

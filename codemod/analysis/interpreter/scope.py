@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from gradsafe.analysis.context import FunctionNode
 from gradsafe.analysis.names import resolve_text

@@ -9,18 +9,15 @@ are in-place writes (``mutate``).  Branches are joined, loops iterate to a fixpo
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
 
+from gradsafe.analysis.interpreter.base import InterpreterBase
 from gradsafe.analysis.interpreter.joins import join_refs, join_states, same_states
 from gradsafe.analysis.interpreter.syntax import reads_grad_of
 from gradsafe.analysis.interpreter.tables import AUG_METHODS, AUG_OPS, MAX_LOOP_ITERATIONS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, Ref, State, View
-
-if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.interpreter.scope import Scope
 
 
 # Methods that return one tensor (never a tuple): unpacking their result unbinds it.
@@ -42,14 +39,8 @@ def one_tensor(node: ast.expr) -> bool:
     return False
 
 
-class StatementRules:
+class StatementRules(InterpreterBase):
     """The ``stmt_*`` rules, the loop fixpoint and assignment to targets (a mixin of ``Interpreter``)."""
-
-    ctx: ModuleContext
-    scope: Scope
-    grad_on: bool
-    unbound: Callable[[Ref, ast.AST, str], Ref]  # ExpressionRules.unbound
-    opt_in: int
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, stmts: list[ast.stmt], state: State | None) -> State | None:
@@ -63,7 +54,7 @@ class StatementRules:
         outer = self.stmt
         self.stmt = stmt
         try:
-            method = getattr(self, "stmt_" + type(stmt).__name__, None)
+            method: Callable[[ast.stmt, State], State | None] | None = getattr(self, "stmt_" + type(stmt).__name__, None)
             if method is None:
                 return state
             return method(stmt, state)
@@ -157,7 +148,8 @@ class StatementRules:
     def stmt_While(self, stmt: ast.While, state: State) -> State | None:
         return self.loop(stmt, state, lambda s: self.eval(stmt.test, s), stmt.orelse)
 
-    def loop(self, stmt, state: State, head, orelse: list[ast.stmt]) -> State | None:
+    def loop(self, stmt: ast.For | ast.AsyncFor | ast.While, state: State, head: Callable[[State], object],
+             orelse: list[ast.stmt]) -> State | None:
         self.loops.append(stmt)
         self._break_states.append([])
         self._continue_states.append([])
@@ -234,21 +226,21 @@ class StatementRules:
 
     stmt_TryStar = stmt_Try
 
-    def stmt_Match(self, stmt, state: State) -> State | None:
+    def stmt_Match(self, stmt: ast.Match, state: State) -> State | None:
         self.eval(stmt.subject, state)
         result: State | None = None
         for case in stmt.cases:
             result = join_states(result, self.exec_block(case.body, state.copy()))
         return join_states(result, state)
 
-    def stmt_FunctionDef(self, stmt, state: State) -> State:
+    def stmt_FunctionDef(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, state: State) -> State:
         state.env[stmt.name] = Ref(Kind.FUNCTION)
         return state
 
     stmt_AsyncFunctionDef = stmt_FunctionDef
     stmt_ClassDef = stmt_FunctionDef
 
-    def stmt_Import(self, stmt, state: State) -> State:
+    def stmt_Import(self, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
         for alias in stmt.names:
             state.env.pop((alias.asname or alias.name).split(".")[0], None)
         return state

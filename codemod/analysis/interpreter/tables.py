@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from gradsafe.analysis.optable import OpTable
 

@@ -10,26 +10,17 @@ opaque result that may save anything.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
 
+from gradsafe.analysis.interpreter.base import InterpreterBase
 from gradsafe.analysis.interpreter.syntax import display_op, literal_kinds, truthy
-from gradsafe.analysis.interpreter.tables import MemberSets
 from gradsafe.analysis.mutations import Form
-from gradsafe.analysis.optable import PARAMS_TRIGGER, OpInfo
+from gradsafe.analysis.optable import PARAMS_TRIGGER, InplaceInfo, OpInfo
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, Producer, Ref, Save, State, Storage, Tri, View
 
-if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.interpreter.scope import Scope
 
-
-class TorchApiCalls:
+class TorchApiCalls(InterpreterBase):
     """Calls of torch APIs and tensor methods (a mixin of ``Interpreter``)."""
-
-    ctx: ModuleContext
-    scope: Scope
-    grad_on: bool
-    members: MemberSets
 
     # --- torch APIs
     def call_api(self, qualname: str, node: ast.Call, state: State, bound_to: str | None) -> Ref:
@@ -269,7 +260,7 @@ class TorchApiCalls:
             return self.opaque_result(node, state, [receiver] + args)
         return self.call_unknown(node, state)
 
-    def call_inplace_method(self, receiver: Ref, method: str, inplace, node: ast.Call, state: State, bound_to: str | None) -> Ref:
+    def call_inplace_method(self, receiver: Ref, method: str, inplace: InplaceInfo, node: ast.Call, state: State, bound_to: str | None) -> Ref:
         args, kwargs = self.eval_args(node, state)
         target_node = node.func.value  # type: ignore[attr-defined]
         self.mutate(Form.METHOD, method, node, target_node, receiver, state,

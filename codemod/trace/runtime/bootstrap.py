@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import sys
+from types import ModuleType
 
 _RUNTIME = "_gradsafe_trace_runtime"
 
@@ -35,10 +36,11 @@ def _run_shadowed() -> None:
     spec.loader.exec_module(module)
 
 
-def _load_runtime(directory: str):  # type: ignore[no-untyped-def]
+def _load_runtime(directory: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         _RUNTIME, os.path.join(directory, "__init__.py"), submodule_search_locations=[directory]
     )
+    assert spec is not None and spec.loader is not None  # a file location always has both
     package = importlib.util.module_from_spec(spec)
     sys.modules[_RUNTIME] = package
     spec.loader.exec_module(package)

@@ -99,6 +99,14 @@ class _Saved:
         "unpacked",
         "version",
     )
+    # Set by Detector._pack once the entry is classified:
+    tensor: torch.Tensor  # what autograd saved, or a ``.detach()`` alias of a saved result
+    original: weakref.ref[torch.Tensor] | None  # the saved result itself, weakly; None for inputs
+    site: SiteRef | None
+    version: int  # the tensor's ``_version`` when saved
+    seen: int  # the last version a check saw
+    requires_grad: bool
+    key: int  # storage.storage_key(tensor)
 
     def __init__(self) -> None:
         self.is_result = False
@@ -160,7 +168,7 @@ class _Write:
         self.checks = checks
 
 
-class _WriteWatcher(TorchDispatchMode):
+class _WriteWatcher(TorchDispatchMode):  # type: ignore[misc]  # torch is Any at check time
     """Below autograd: remembers what each op produced, and catches writes to saved storage."""
 
     @classmethod
@@ -212,7 +220,7 @@ class _WriteWatcher(TorchDispatchMode):
             return True
         return False
 
-    def _write(self, func, written, args, kwargs):  # type: ignore[no-untyped-def]
+    def _write(self, func: Any, written: ops.Written, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         targets = list(_written_tensors(written, args, kwargs))
         checks = []
         for tensor in targets:
@@ -235,7 +243,7 @@ class _WriteWatcher(TorchDispatchMode):
         return out
 
 
-class _ErrorWatcher(TorchFunctionMode):
+class _ErrorWatcher(TorchFunctionMode):  # type: ignore[misc]  # torch is Any at check time
     """Above autograd: sees the errors autograd raises at in-place calls, and ends each torch call
     by judging the writes it made."""
 
@@ -519,7 +527,7 @@ class Detector:
             frame = frame.f_back
         if frame is None:
             return _Location(None, via, ())
-        callers = []
+        callers: list[SiteRef] = []
         caller = frame.f_back
         while caller is not None and len(callers) < _CALLERS:
             if is_user(caller.f_code.co_filename):

@@ -21,7 +21,7 @@ _RESULT_SAVERS: dict[tuple[type, Any], bool] = {}
 
 def op_name(op: Any) -> str:
     """``aten.mul_.Tensor`` -> ``mul_``; ``aten._softmax`` -> ``softmax`` (what users call)."""
-    name = op.overloadpacket.__name__
+    name: str = op.overloadpacket.__name__
     return name[1:] if name.startswith("_") and name[1:2].isalpha() else name
 
 

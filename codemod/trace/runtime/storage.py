@@ -21,7 +21,8 @@ _LARGEST_MASK = 1 << 26  # bytes; past this, intersecting extents count as overl
 def storage_key(tensor: torch.Tensor) -> int:
     """The address of the tensor's storage; 0 when it has none that can be written (meta, empty)."""
     try:
-        return tensor.untyped_storage().data_ptr()
+        address: int = tensor.untyped_storage().data_ptr()
+        return address
     except (RuntimeError, NotImplementedError):
         return 0
 

@@ -30,6 +30,7 @@ import threading
 import time
 import traceback
 import warnings
+from typing import Any
 
 from gradsafe.verify.protocol import Closed, Reader, send
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.func.functionalize(torch.square)(torch.ones(2, requires_grad=True)).sum().backward()
     from gradsafe.verify.worker.session import run_job
 
-    def emit(message: dict) -> None:
+    def emit(message: dict[str, Any]) -> None:
         send(options.events, message)
 
     threads = threading.active_count()

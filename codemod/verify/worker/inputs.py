@@ -76,8 +76,8 @@ def _align(base: Any, other: Any, world: World) -> Any:
         others = other if isinstance(other, dict) else {}
         return type(base)({key: _align(value, others.get(key), world) for key, value in base.items()})
     if isinstance(base, (list, tuple)):
-        others = other if type(other) is type(base) and len(other) == len(base) else [None] * len(base)
-        items = [_align(b, o, world) for b, o in zip(base, others)]
+        peers = other if type(other) is type(base) and len(other) == len(base) else [None] * len(base)
+        items = [_align(b, o, world) for b, o in zip(base, peers)]
         if isinstance(base, list):
             return items
         return type(base)(*items) if hasattr(base, "_fields") else type(base)(items)

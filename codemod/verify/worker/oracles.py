@@ -208,7 +208,7 @@ _INPLACE_DUNDERS = frozenset(
 ) | {"__setitem__"}
 
 
-class UntrackedParameterUpdates(TorchFunctionMode):
+class UntrackedParameterUpdates(TorchFunctionMode):  # type: ignore[misc]  # torch is Any at check time
     """Run in-place writes to trained leaves (leaves that require grad and have a ``.grad``) untracked."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]

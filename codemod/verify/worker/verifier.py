@@ -199,7 +199,7 @@ class TargetVerifier:
 
     def _sources(self, unit: _Unit) -> Iterator[InputPair | Unavailable]:
         instances = list(module_instances(unit.modules[ORIGINAL])) if unit.kind is Kind.MODULE_INSTANCES else []
-        sources = (
+        sources: tuple[Callable[[], Iterator[InputPair | Unavailable]], ...] = (
             lambda: recorded(unit.keys, self.recorders, self.worlds),
             lambda: from_examples(unit.target, unit.kind, self.example_files, self.worlds, instances),
             lambda: synthesized(unit.target, unit.kind, self.worlds),
