@@ -29,7 +29,8 @@ from gradsafe.rules.arguments import HELPER_MUTATES_ARGUMENT
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.interpreter import Interpreter, Scope
+    from gradsafe.analysis.interpreter import Scope
+    from gradsafe.analysis.interpreter.base import InterpreterBase
 
 
 class ScopeJudge:
@@ -51,7 +52,7 @@ class ScopeJudge:
         return self.ctx.reads(self.scope.node)
 
     # ------------------------------------------------------------------ the decision
-    def on_mutation(self, m: Mutation, state: State, interp: Interpreter) -> None:
+    def on_mutation(self, m: Mutation, state: State, interp: InterpreterBase) -> None:
         before = len(self.findings)
         self.judge_mutation(m, state, interp)
         code = self.confirmed.get(m.span.line)
@@ -72,7 +73,7 @@ class ScopeJudge:
             w = self._write(m, state, interp)
             self.report(Verdict(rule, saves=w.saves), w, confirmed=True)
 
-    def judge_mutation(self, m: Mutation, state: State, interp: Interpreter) -> None:
+    def judge_mutation(self, m: Mutation, state: State, interp: InterpreterBase) -> None:
         if not m.target.is_tensorish or _is_grad_buffer(m.target_node):
             return  # `.grad` tensors are not part of any graph: zeroing or clipping them is fine
         if m.opt_in and self.policy is Policy.DEFAULT:
@@ -90,10 +91,10 @@ class ScopeJudge:
                     _release(state, m.target, verdict.saves)
             return
 
-    def _fix_context(self, interp: Interpreter) -> FixContext:
+    def _fix_context(self, interp: InterpreterBase) -> FixContext:
         return FixContext(self.ctx, self.scope, self.escaped, interp.higher_order)
 
-    def _write(self, m: Mutation, state: State, interp: Interpreter) -> Write:
+    def _write(self, m: Mutation, state: State, interp: InterpreterBase) -> Write:
         ref = m.target
         facts = state.storages(ref)
         # Operands that only may require grad because they come out of calls we cannot see into

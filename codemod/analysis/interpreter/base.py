@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.hazards import ScopeJudge
     from gradsafe.analysis.interpreter.scope import Scope
     from gradsafe.analysis.interpreter.tables import MemberSets
     from gradsafe.analysis.mutations import Form, Mutation
@@ -25,12 +24,21 @@ if TYPE_CHECKING:
     from gradsafe.findings import Span
 
 
+class MutationJudge(Protocol):
+    """What the interpreter hands its writes to (``hazards.ScopeJudge``; the analysis core does not
+    import the judge, which imports it)."""
+
+    escaped: set[int]  # storages reachable from outside the function
+
+    def on_mutation(self, m: Mutation, state: State, interp: InterpreterBase) -> None: ...
+
+
 class InterpreterBase:
     """The state of one run over a scope (set by ``Interpreter.__init__``) and the shared rules."""
 
     ctx: ModuleContext
     scope: Scope
-    judge: ScopeJudge | None  # None when only computing summaries / attributes
+    judge: MutationJudge | None  # None when only computing summaries / attributes
     grad_on: bool
     loops: list[ast.stmt]
     stmt: ast.stmt | None
@@ -47,7 +55,7 @@ class InterpreterBase:
 
     if TYPE_CHECKING:
         # core.Interpreter
-        def __init__(self, ctx: ModuleContext, scope: Scope, judge: ScopeJudge | None = None) -> None: ...
+        def __init__(self, ctx: ModuleContext, scope: Scope, judge: MutationJudge | None = None) -> None: ...
 
         def label(self, node: ast.AST) -> str: ...
 

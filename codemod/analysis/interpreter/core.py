@@ -12,6 +12,7 @@ import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gradsafe.analysis.interpreter.base import MutationJudge
 from gradsafe.analysis.interpreter.calls import CallRules
 from gradsafe.analysis.interpreter.containers import container_params
 from gradsafe.analysis.interpreter.expressions import ExpressionRules
@@ -28,13 +29,12 @@ from gradsafe.findings import Span
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
-    from gradsafe.analysis.hazards import ScopeJudge
 
 
 class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, ModuleCalls):
     """Interprets one function body (or the module body) once."""
 
-    def __init__(self, ctx: ModuleContext, scope: Scope, judge: ScopeJudge | None = None) -> None:
+    def __init__(self, ctx: ModuleContext, scope: Scope, judge: MutationJudge | None = None) -> None:
         self.ctx = ctx
         self.scope = scope
         self.judge = judge  # hazards.ScopeJudge, or None when only computing summaries / attributes
