@@ -5,7 +5,8 @@
 computes on purpose: the fix is *unsafe* (``gradsafe fix --unsafe-fixes``), planned by GS601.
 
 ``FixKind.ASSIGN_BACK`` parameters (``Params``, ``gradsafe.transforms.params.AssignBackParams``):
-``name``, the plain name the result is bound to.  ``fix.target`` is the call, which must be the
+``name``, what the result is bound to: a plain name, or an attribute chain ending in ``.data`` or
+``.grad`` (``p.grad.data``).  ``fix.target`` is the call, which must be the
 whole value of an expression statement; the statement's comments and the call's formatting stay.
 """
 
@@ -31,14 +32,20 @@ class AssignBackPass:
             name = Params.of(fix).name
             call = index.find(fix.target, cst.Call)
             statement = index.parent(call) if call is not None else None
-            if call is None or not isinstance(statement, cst.Expr) or not name.isidentifier():
+            if call is None or not isinstance(statement, cst.Expr) or not _assignable(name):
                 result.declined.append((fix, "no expression statement that is a call at the target span"))
                 continue
-            replace[statement] = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=statement.value)
+            target = cst.parse_expression(name)
+            replace[statement] = cst.Assign(targets=[cst.AssignTarget(target)], value=statement.value)
             result.applied.append(fix)
         if replace:
             result.module = index.module.visit(_Replace(replace))
         return result
+
+
+def _assignable(name: str) -> bool:
+    """A name or a dotted chain of names (``p.grad.data``)."""
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
 
 
 class _Replace(cst.CSTTransformer):

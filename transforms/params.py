@@ -94,4 +94,4 @@ class ReorderParams(FixParams, kind=FixKind.REORDER):
 class AssignBackParams(FixParams, kind=FixKind.ASSIGN_BACK):
     """``gradsafe.transforms.assign_back``: a call whose result was discarded is assigned back to its receiver."""
 
-    name: str = ""  # the plain name the result is bound to (the receiver, ``x`` in ``x.clamp(0, 1)``)
+    name: str = ""  # what the result is bound to: the receiver, ``x`` in ``x.clamp(0, 1)`` (or ``p.grad.data``)

@@ -20,10 +20,12 @@ A call that passes ``out=`` or ``inplace=`` writes something, so it is never rep
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from gradsafe.analysis.checks.base import RuleAnalysis, Statement, Verdict, short
+from gradsafe.analysis.interpreter.scope import tensor_params
 from gradsafe.analysis.optable import OpTable, load
 from gradsafe.analysis.remedies import Plan
 from gradsafe.analysis.source_text import unparse
@@ -105,7 +107,7 @@ def _plain_reference(node: ast.expr) -> bool:
 
 def discarded_result(s: Statement) -> Verdict | None:
     """GS601: ``x.clamp(0, 1)`` as a statement, ``x`` a tensor: the clamped tensor is thrown away."""
-    if not s.api or s.receiver.kind is not Kind.TENSOR:
+    if not s.api or s.receiver.kind is not Kind.TENSOR or _only_named_a_tensor(s):
         return None
     if any(k.arg in _WRITING_KEYWORDS for k in s.call.keywords):
         return None
@@ -113,6 +115,39 @@ def discarded_result(s: Statement) -> Verdict | None:
     if info is not None and info.inplace_position is not None and len(s.call.args) > info.inplace_position:
         return None  # `F.relu(x, True)`: the flag passed by position
     return Verdict(DISCARDED_RESULT)
+
+
+def _only_named_a_tensor(s: Statement) -> bool:
+    """The receiver is a parameter that only this very call shows to be a tensor.
+
+    The interpreter takes a parameter for a tensor when the body calls a tensor method on it; but
+    a method name alone does not show that: lists, strings, arrays, data frames and modules have
+    `copy`, `strip`, `clip`, `float`, `to` too (``model.to(device)`` moves the module and returns
+    it).  So for a method call on a parameter (outside ``forward``, whose inputs are tensors), the
+    evidence must come from the rest of the function, and calls of the methods modules have too
+    (``model.float()``, ``model.cuda()``) are no evidence either.  A torch function
+    (``torch.clamp(x, 0)``) shows it by itself.
+    """
+    name = s.name
+    node = s.scope.node
+    if s.api.startswith("torch.") or name is None or name not in s.scope.params or s.scope.is_forward:
+        return False
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    facts = s.state.storages(s.receiver)
+    if not facts or not all(f.arg == name for _, f in facts):
+        return False  # rebound to a value the function computed
+    lines = s.fix.ctx.source.lines[node.lineno - 1 : node.end_lineno]
+    first, last = s.stmt.lineno - node.lineno, (s.stmt.end_lineno or s.stmt.lineno) - node.lineno
+    text = "".join("\n" if first <= i <= last else line for i, line in enumerate(lines))
+    text = _module_method_calls(tuple(s.fix.ctx.table.module_methods), name).sub("(", text)
+    return name not in tensor_params(node, [name], s.fix.ctx, text)
+
+
+@lru_cache(maxsize=256)
+def _module_method_calls(methods: tuple[str, ...], name: str) -> re.Pattern[str]:
+    """``name.to(``, ``name.float(``...: calls that a module answers as well as a tensor."""
+    return re.compile(rf"(?<![\w.]){re.escape(name)}\.(?:{'|'.join(map(re.escape, methods))})\s*\(")
 
 
 def _op_name(s: Statement) -> str:
@@ -127,11 +162,23 @@ def _message(s: Statement, v: Verdict, related: list[Related]) -> str:
     return f"the result of `{call}` is discarded: it returns a new tensor and {receiver} is left unchanged ({instead})"
 
 
+# Attributes whose assignment reaches every reader of the tensor: `t.data = v` swaps the data of
+# the tensor object itself, and `p.grad = g` is the slot the optimizer reads.
+_SLOTS = frozenset({"data", "grad"})
+
+
 def _remedy(s: Statement, v: Verdict) -> Plan:
     """``x = x.clamp(0, 1)``: later readers of ``x`` see the new value, which is what the author meant."""
+    node = s.receiver_node
+    if isinstance(node, ast.Attribute) and node.attr in _SLOTS:
+        # `p.grad.data = p.grad.data.clamp(-1, 1)`: the tensor every alias of `p.grad` holds changes.
+        return _assign_back(s, unparse(node)), None
     name = s.name
     if name is None:
-        return None, "the receiver is not a plain name: assigning back to it could miss other references"
+        return None, (
+            "the receiver is an attribute: assigning back would rebind it for this object only (and a "
+            "parameter cannot be assigned a plain tensor); assign the result where it is read"
+        )
     if not _bound_locally(name, s):
         return None, f"`{name}` is not a local of this function: assigning to it would make it one"
     others = [
@@ -146,16 +193,18 @@ def _remedy(s: Statement, v: Verdict) -> Plan:
         return None, "the tensor is also stored elsewhere (an attribute, a container), which a rebinding would not reach"
     if not _read_after(name, s):
         return None, f"`{name}` is not read afterwards, so assigning back changes nothing; was the caller's tensor meant?"
-    description = f"assign the result back: `{name} = {unparse(s.call)}`"
-    fix = Fix(
+    return _assign_back(s, name), None
+
+
+def _assign_back(s: Statement, target: str) -> Fix:
+    return Fix(
         FixKind.ASSIGN_BACK,
         s.fix.ctx.span(s.call),
-        description,
+        f"assign the result back: `{target} = {unparse(s.call)}`",
         FixSafety.NEEDS_VERIFICATION,
-        AssignBackParams(name=name),
+        AssignBackParams(name=target),
         Applicability.UNSAFE,
     )
-    return fix, None
 
 
 def _read_after(name: str, s: Statement) -> bool:
