@@ -50,9 +50,10 @@ DISCARDED_RESULT = register(
         fix_safety="""
             The fix assigns the result back to the receiver (`x = x.masked_fill(...)`), never the
             in-place twin blindly: later readers of `x` then see the new value, which is what the
-            author meant.  It is offered only when the receiver is a plain name (an attribute or
-            subscript could be an alias the rebinding would not reach) and the value is not read
-            through another live name.
+            author meant.  It is offered when the receiver is a local name that is read afterwards
+            and no other live name holds the tensor, or an attribute ending in `.data` or `.grad`
+            (`p.grad.data = p.grad.data.clamp(-1, 1)`: the tensor every reader of `p.grad` holds
+            changes); other attributes, globals and names nobody reads again get no fix.
         """,
     )
 )
