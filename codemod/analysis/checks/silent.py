@@ -107,7 +107,9 @@ def _plain_reference(node: ast.expr) -> bool:
 
 def discarded_result(s: Statement) -> Verdict | None:
     """GS601: ``x.clamp(0, 1)`` as a statement, ``x`` a tensor: the clamped tensor is thrown away."""
-    if not s.api or s.receiver.kind is not Kind.TENSOR or _only_named_a_tensor(s):
+    if not s.api or s.receiver.kind is not Kind.TENSOR or not _known_tensor(s) or _only_named_a_tensor(s):
+        return None
+    if _called_for_its_own_sake(s):
         return None
     if any(k.arg in _WRITING_KEYWORDS for k in s.call.keywords):
         return None
@@ -117,6 +119,58 @@ def discarded_result(s: Statement) -> Verdict | None:
     return Verdict(DISCARDED_RESULT)
 
 
+def _known_tensor(s: Statement) -> bool:
+    """The receiver's tensors come from somewhere the analysis knows: not from an op nothing knows
+    (``torch._logging.getArtifactLogger(...)``), nor from a factory outside torch (``np.empty``)."""
+    if not s.receiver.sids:
+        return False
+    ctx = s.fix.ctx
+    for sid, facts in s.state.storages(s.receiver):
+        kind = ctx.site_kind(sid)
+        if kind == "opaque":
+            return False
+        if kind == "alloc" and facts.fresh and not facts.label.startswith(("`torch.", "`nn.")):
+            return False  # a factory by its name alone: `np.empty(...)`, `zeros(...)` of another library
+    return True
+
+
+# Context managers that set how the code runs, not what it observes: a statement in their block is
+# ordinary code.  Any other `with` (a profiler, a timer, `pytest.raises`, `assertRaises`) or a `try`
+# body may run the op for its own sake: to time it, profile it or see it raise.
+_MODE_MANAGERS = frozenset(
+    {"no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "autocast", "device", "default_device"}
+)
+# Functions whose calls are there to be run: tests (does it raise, does it run?), benchmarks, warm-ups.
+_EXERCISING = ("test", "bench", "warmup", "warm_up", "profile", "time_", "timeit")
+
+
+def _called_for_its_own_sake(s: Statement) -> bool:
+    """The op is run for its side effects on the run itself: timed, profiled, or expected to raise."""
+    node = s.scope.node
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        name = node.name.lower().lstrip("_")
+        if name.startswith(_EXERCISING) or "benchmark" in name:
+            return True
+    line = s.stmt.lineno
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.With, ast.AsyncWith)) and _inside(line, inner.body):
+            if not all(_mode_manager(item.context_expr) for item in inner.items):
+                return True
+        elif isinstance(inner, ast.Try) and inner.handlers and _inside(line, inner.body):
+            return True
+    return False
+
+
+def _inside(line: int, body: list[ast.stmt]) -> bool:
+    return bool(body) and body[0].lineno <= line <= (body[-1].end_lineno or body[-1].lineno)
+
+
+def _mode_manager(expr: ast.expr) -> bool:
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+    return name in _MODE_MANAGERS
+
+
 def _only_named_a_tensor(s: Statement) -> bool:
     """The receiver is a parameter that only this very call shows to be a tensor.
 
@@ -124,8 +178,9 @@ def _only_named_a_tensor(s: Statement) -> bool:
     a method name alone does not show that: lists, strings, arrays, data frames and modules have
     `copy`, `strip`, `clip`, `float`, `to` too (``model.to(device)`` moves the module and returns
     it).  So for a method call on a parameter (outside ``forward``, whose inputs are tensors), the
-    evidence must come from the rest of the function, and calls of the methods modules have too
-    (``model.float()``, ``model.cuda()``) are no evidence either.  A torch function
+    evidence must come from the rest of the function, and not from its method calls at all
+    (``used.add(name)`` twice, ``count = store.add(key, 0)``, ``model.float()`` are no evidence):
+    a ``Tensor`` annotation, or the parameter passed to a torch function.  A torch function
     (``torch.clamp(x, 0)``) shows it by itself.
     """
     name = s.name
@@ -138,16 +193,21 @@ def _only_named_a_tensor(s: Statement) -> bool:
     if not facts or not all(f.arg == name for _, f in facts):
         return False  # rebound to a value the function computed
     lines = s.fix.ctx.source.lines[node.lineno - 1 : node.end_lineno]
-    first, last = s.stmt.lineno - node.lineno, (s.stmt.end_lineno or s.stmt.lineno) - node.lineno
-    text = "".join("\n" if first <= i <= last else line for i, line in enumerate(lines))
-    text = _module_method_calls(tuple(s.fix.ctx.table.module_methods), name).sub("(", text)
+    blank: set[int] = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Call):
+            func = inner.value.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == name:
+                blank.update(range(inner.lineno - node.lineno, (inner.end_lineno or inner.lineno) - node.lineno + 1))
+    text = "".join("\n" if i in blank else line for i, line in enumerate(lines))
+    text = _method_calls(name).sub("(", text)
     return name not in tensor_params(node, [name], s.fix.ctx, text)
 
 
 @lru_cache(maxsize=256)
-def _module_method_calls(methods: tuple[str, ...], name: str) -> re.Pattern[str]:
-    """``name.to(``, ``name.float(``...: calls that a module answers as well as a tensor."""
-    return re.compile(rf"(?<![\w.]){re.escape(name)}\.(?:{'|'.join(map(re.escape, methods))})\s*\(")
+def _method_calls(name: str) -> re.Pattern[str]:
+    """``name.add(``, ``name.to(``...: a method name is no evidence (sets add, stores add, modules move)."""
+    return re.compile(rf"(?<![\w.]){re.escape(name)}\.\w+\s*\(")
 
 
 def _op_name(s: Statement) -> str:

@@ -86,7 +86,7 @@ class StatementRules:
         self.eval(call, state)
         if discarded is not None:
             api, receiver_node, receiver = discarded
-            self.judge.on_statement(stmt, call, api, receiver_node, receiver, state, self)  # type: ignore[arg-type]
+            self.judge.on_statement(stmt, call, api, receiver_node, receiver, state, self)
         return state
 
     def stmt_Assign(self, stmt: ast.Assign, state: State) -> State:
