@@ -19,9 +19,12 @@ DISCARDED_RESULT = register(
             tensor and changes nothing (`x.masked_fill(mask, v)`, `x.clamp(0, 1)`, `x.add(b)`,
             `torch.clamp(x, 0)`, `F.normalize(x)`, `x.float()`, `x.to(device)`, `x.detach()`, ...)
             on a value the analysis knows is a tensor.  The ops are those of the op table that
-            have an in-place twin (`clamp` / `clamp_`) or are known functional ops; a module's
-            `model.to(device)` (which moves the module itself) and the in-place twins are not
-            reported.
+            have an in-place twin (`clamp` / `clamp_`) or are known functional ops.  Not reported:
+            a module's `model.to(device)` (which moves the module itself), the in-place twins,
+            calls passing `out=` or `inplace=`, values that only the method name suggests are
+            tensors (a parameter nothing else shows is one, `set.add`, `np.ndarray.resize`), and
+            ops run for their own sake: in a test or benchmark function, a `try` body, or a `with`
+            block other than a grad mode (`pytest.raises`, a profiler, a timer).
         """,
         why_bad="""
             The call computes a new tensor and throws it away: `x` is exactly what it was.  The
