@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gradsafe.analysis import analyse
-from gradsafe.analysis.checks.silent import pure_calls
+from gradsafe.analysis.pure_calls import pure_calls
 from gradsafe.cli import app
 from gradsafe.files.source import SourceFile
 from gradsafe.findings import Applicability

@@ -54,7 +54,7 @@ def _discard_prefilter() -> re.Pattern[str]:
 
 @lru_cache(maxsize=1)
 def _discard_names() -> frozenset[str]:
-    from gradsafe.analysis.checks.silent import pure_calls
+    from gradsafe.analysis.pure_calls import pure_calls
 
     pure = pure_calls()
     return pure.methods | {name.rsplit(".", 1)[1] for name in pure.functions}

@@ -74,7 +74,7 @@ class StatementRules:
         call = stmt.value
         discarded = None
         if self.judge is not None and isinstance(call, ast.Call):
-            from gradsafe.analysis.checks.silent import discarded_api
+            from gradsafe.analysis.pure_calls import discarded_api
 
             func = call.func
             qualname = self.ctx.imports.resolve(func)
