@@ -18,6 +18,7 @@ from gradsafe.cli.trace_fix import report_unfixed, unfixed_hazards
 from gradsafe.cli.options import (
     CONFIGURATION,
     EMITTED_FIXES,
+    UNSAFE_FIXES,
     FILE_SELECTION,
     MESSAGES,
     PATHS,
@@ -41,17 +42,21 @@ if TYPE_CHECKING:
     epilog="**Examples**\n\n"
     "* `gradsafe verify src/`: prove the fixes `gradsafe fix src/` would write, without writing them\n"
     "* `gradsafe verify --scenario tests/smoke.py:run src/`: with the inputs of a real training step\n\n"
-    "**Exit status**: 0 every rewritten function was verified or repaired, 1 some were rejected or "
+    "**Exit status**: 0 every rewritten function was verified, repaired or changed, 1 some were rejected or "
     "unverified, 2 a file could not be processed or the command line or configuration is wrong.",
 )
-@takes(PATHS, RULE_SELECTION, FILE_SELECTION, CONFIGURATION, VERIFY_INPUTS, VERIFY_LIMITS, QUIET, PERFORMANCE)
+@takes(
+    PATHS, RULE_SELECTION, FILE_SELECTION, CONFIGURATION, UNSAFE_FIXES, VERIFY_INPUTS, VERIFY_LIMITS, QUIET, PERFORMANCE
+)
 def verify(**options: Any) -> None:
     """Compute the fixes, run the original and the rewritten code, and print a verdict per function.
 
     Writes nothing. A function is `verified` (same outputs and gradients), `repaired` (the original
     fails in backward or is silently wrong, and the rewrite matches finite differences of the
-    original), `rejected` (something differs) or `unverified` (no inputs: the line says how to
-    provide them). `gradsafe diff` and `fix` emit only verified and repaired rewrites.
+    original), `changed` (an unsafe fix, `--unsafe-fixes`: the rewrite computes something else, as
+    a silent bug's repair must, and its backward runs), `rejected` (something differs) or
+    `unverified` (no inputs: the line says how to provide them). `gradsafe diff` and `fix` emit
+    only verified, repaired and changed rewrites.
     """
 
     def body() -> int:
