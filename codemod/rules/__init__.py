@@ -133,6 +133,7 @@ def _load() -> None:
         leaves,
         policy,
         saved_tensors,
+        silent_aliasing,
         suppression,
         views,
     )
