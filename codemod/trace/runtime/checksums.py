@@ -13,8 +13,8 @@ schema: batch norm in training updates the running statistics it saves (``native
 declares them read-only), and its backward does not read them there; ``unversioned_by_its_op``
 leaves those out.
 
-The checksum reads the tensor's bytes straight from memory (``ctypes.string_at`` on its data
-pointer, over the extent its strides reach; CRC-32), so it runs no torch op (which the detector's
+The checksum reads the tensor's bytes straight from memory (a ``ctypes`` buffer on its data
+pointer, over the extent its strides reach, without copying; CRC-32), so it runs no torch op (which the detector's
 own modes would see).  It covers strided CPU tensors; CUDA and other devices, sparse and
 quantized layouts and tensor subclasses without real memory are skipped (``None``).  This module
 is loaded inside traced processes under a private name.
@@ -47,6 +47,7 @@ def checksum(tensor: torch.Tensor) -> int | None:
         pointer = tensor.data_ptr()
         if pointer == 0:
             return None
-        return zlib.crc32(ctypes.string_at(pointer, extent * tensor.element_size()))
+        memory = (ctypes.c_char * (extent * tensor.element_size())).from_address(pointer)  # no copy
+        return zlib.crc32(memoryview(memory))
     except (RuntimeError, ValueError, OverflowError):
         return None
