@@ -9,7 +9,9 @@ For each case (``tests/realworld/README.md``), in scratch copies under a tempora
 ``python -m gradsafe ... --isolated`` and a private result cache:
 
 * **detected**: ``gradsafe check`` (default policy) reports at least one finding;
-* **fix**: ``gradsafe fix --scenario <entry>:run`` with verification on; the copy is then run
+* **fix**: ``gradsafe fix --unsafe-fixes --scenario <entry>:run`` with verification on (unsafe
+  fixes included: they are what repairs a silent-bug case, and one applied to a safe case counts
+  against the product as a change); the copy is then run
   (``kit.judge_rewrite``) and compared with the recorded reference values;
 * **trace**: ``gradsafe trace --fix --checksum-saved --scenario <entry>:run``, judged the same way;
 * **wrong rewrite**: a changed file that computes other values, or raises an error other than the
@@ -123,7 +125,9 @@ def evaluate(case_id: str) -> Result:
 
         entry = kit.scratch_copy(case, base / "fix")
         root, path, scenario = _targets(case, entry)
-        code, output, _ = _command(["fix", "--isolated", "--no-cache", "--scenario", scenario, path], root, cache)
+        # Unsafe fixes too: they repair the silent-bug cases, and on a safe case they count as harm.
+        code, output, _ = _command(
+            ["fix", "--isolated", "--no-cache", "--unsafe-fixes", "--scenario", scenario, path], root, cache)
         result.fix, result.fix_detail = _judged(case, entry, code, output)
 
         entry = kit.scratch_copy(case, base / "trace")

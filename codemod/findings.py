@@ -60,6 +60,7 @@ class FixKind(str, enum.Enum):
     HELPER_RETURN = "helper-return"  # helper mutating its argument returns it; call sites rebind
     ROW_VIEWS = "row-views"  # for r in t -> for r in (t[i] for i in range(len(t))): rows by indexing, not unbind
     REORDER = "reorder"  # swap two adjacent runs of statements (one optimizer's update before another's)
+    ASSIGN_BACK = "assign-back"  # x.clamp(0, 1) as a statement -> x = x.clamp(0, 1) (an unsafe fix)
 
 
 class FixSafety(str, enum.Enum):
@@ -73,6 +74,19 @@ class FixSafety(str, enum.Enum):
 
     SAFE = "safe"
     NEEDS_VERIFICATION = "needs-verification"
+
+
+class Applicability(str, enum.Enum):
+    """Whether ``fix`` and ``diff`` apply a fix by default (ruff's convention).
+
+    ``safe``: the rewrite keeps the outputs and gradients (every hazard fix: verification proves
+    they agree).  ``unsafe``: the rewrite changes what the code computes *on purpose*, the repair
+    of a silent bug (a discarded result assigned back); applied only with ``--unsafe-fixes``, and
+    verified by showing that the value the code returns changes and backward still runs.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
 
 
 _P = TypeVar("_P", bound="FixParams")
@@ -155,6 +169,11 @@ class Fix:
     description: str
     safety: FixSafety = FixSafety.SAFE
     params: FixParams = None  # type: ignore[assignment]  # filled in by __post_init__
+    applicability: Applicability = Applicability.SAFE
+
+    @property
+    def unsafe(self) -> bool:
+        return self.applicability is Applicability.UNSAFE
 
     def __post_init__(self) -> None:
         if not isinstance(self.params, FixParams):

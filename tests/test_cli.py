@@ -51,7 +51,7 @@ def test_check_findings_exit_1_and_exit_zero(tree: Path) -> None:
     (tree / "m.py").write_text(HAZARD)
     result = invoke("check", "m.py")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == "m.py:2:5: GS101 in-place add_ on `y`"
+    assert result.stdout.splitlines()[0] == "m.py:2:5: GS101 [*] in-place add_ on `y`"
     assert invoke("check", "--exit-zero", "m.py").exit_code == 0
     assert invoke("check", "--ignore", "GS101", "m.py").exit_code == 0
     assert invoke("check", "--select", "GS2,GS3", "m.py").exit_code == 0
@@ -68,7 +68,7 @@ def test_errors_exit_2_and_the_other_files_are_still_checked(tree: Path) -> None
     lines = result.stdout.splitlines()
     assert lines[0].startswith("a_broken.py:1:7: E999 SyntaxError:")
     assert lines[1] == "b_latin.py:1:6: E902 cannot decode: cannot decode byte 0xe9 as utf-8"
-    assert lines[2] == "c.py:2:5: GS101 in-place add_ on `y`"
+    assert lines[2] == "c.py:2:5: GS101 [*] in-place add_ on `y`"
     assert lines[3] == "missing.py:1:1: E902 no such file or directory"
     assert "Traceback" not in result.output
     assert invoke("check", "--exit-zero", ".").exit_code == 2

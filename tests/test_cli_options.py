@@ -26,7 +26,7 @@ def _options(name: str) -> list[str]:
 def test_check_diff_and_fix_take_the_same_options_in_the_same_order() -> None:
     check, diff, fix = _options("check"), _options("diff"), _options("fix")
     assert diff == fix
-    verification = ["no_verify", "unverified", "scenario", "example", "timeout", "workers", "python", "no_tests"]
+    verification = ["unsafe_fixes", "no_verify", "unverified", "scenario", "example", "timeout", "workers", "python", "no_tests"]
     assert [name for name in diff if name not in verification] == check
     assert "exit_zero" in check and "exit_zero" in diff
     assert set(verification) <= set(diff)

@@ -9,7 +9,8 @@ Adding a case is adding files, in a directory named after the pass module (``out
   whose fix must be declined).
 
 Every rule is enabled for these runs (opt-in rules included) under the default policy, with no
-configuration file.  The harness itself is proven below with the fake analysis and pass of
+configuration file, and unsafe fixes are applied (``--unsafe-fixes``: the ``assign_back`` pairs are
+the repairs of silent bugs).  The harness itself is proven below with the fake analysis and pass of
 ``tests/fake_fixes.py``, so it works before the first real pass lands.
 """
 
@@ -58,7 +59,8 @@ def collect_cases(root: Path, pass_dirs: frozenset[str] = PASS_DIRS) -> list[Cas
 
 def fix(path: Path) -> None:
     every_rule = ",".join(rule.code for rule in all_rules())
-    result = CliRunner().invoke(app, ["fix", "--no-verify", "--isolated", "--quiet", "--extend-select", every_rule, str(path)])
+    args = ["fix", "--no-verify", "--unsafe-fixes", "--isolated", "--quiet", "--extend-select", every_rule, str(path)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code in (0, 1), result.output
 
 

@@ -53,9 +53,9 @@ def render(report: Report, fmt: str = "text", **options) -> str:
 
 def test_text_lines_sorted_with_one_based_columns_and_summary(results) -> None:
     assert render(Report(Command.CHECK, results)).splitlines() == [
-        "a/z.py:2:9: GS201 hazard at 2",
+        "a/z.py:2:9: GS201 [*] hazard at 2",
         "b.py:3:1: GS101 hazard at 3",
-        "b.py:7:5: GS101 hazard at 7",
+        "b.py:7:5: GS101 [*] hazard at 7",
         "bad.py:4:3: E999 SyntaxError: invalid syntax",
         "Found 3 hazards in 2 files (2 fixable with `gradsafe fix`).",
         "1 file could not be processed.",
@@ -151,7 +151,13 @@ def test_json_values(results) -> None:
         "name": "leaf-mutated",
         "message": "hazard at 2",
         "confidence": "possible",
-        "fix": {"kind": "out-of-place", "description": "rebind", "safety": "needs-verification", "applicable": True},
+        "fix": {
+            "kind": "out-of-place",
+            "description": "rebind",
+            "safety": "needs-verification",
+            "applicability": "safe",
+            "applicable": True,
+        },
         "unfixable_reason": None,
         "related": [{"line": 1, "column": 5, "end_line": 1, "end_column": 21, "note": "saved here"}],
         "scope": "Net.forward",
@@ -167,6 +173,7 @@ def test_json_values(results) -> None:
         "files": 4,
         "findings": 3,
         "fixable": 2,
+        "unsafe_fixes_available": 0,
         "fixed": 0,
         "fixes_applied": 0,
         "files_changed": 0,

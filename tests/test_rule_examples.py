@@ -47,4 +47,4 @@ def test_fix_turns_the_example_into_use_instead(rule):
         return [f for f in analyse(SourceFile.from_text(text), policy=rule.policy) if f.code == rule.code]
 
     assert any(is_fixable(f) for f in find(example)), "the example's finding has no applicable fix"
-    assert fix_text(example, find).text == expected
+    assert fix_text(example, find, unsafe_fixes=rule.unsafe_fix).text == expected

@@ -101,7 +101,12 @@ def test_results_point_at_the_findings_and_their_rules(repo: Path) -> None:
             for r in result.get("relatedLocations", [])
         ]
         assert related == [(r["note"], r["line"]) for r in finding["related"]]
-        assert result["properties"] == {"confidence": finding["confidence"], "verdict": None}
+        applicability = finding["fix"]["applicability"] if finding["fix"] else None
+        assert result["properties"] == {
+            "confidence": finding["confidence"],
+            "verdict": None,
+            "fixApplicability": applicability,
+        }
     notification = run["invocations"][0]["toolExecutionNotifications"][0]
     assert notification["descriptor"]["id"] == "E999"
     assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.py"

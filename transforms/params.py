@@ -88,3 +88,10 @@ class ReorderParams(FixParams, kind=FixKind.REORDER):
     """``gradsafe.transforms.reorder``: swap two adjacent runs of whole statements."""
 
     split: int = 1  # the target's statements ``[0, split)`` move after ``[split, end)``
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignBackParams(FixParams, kind=FixKind.ASSIGN_BACK):
+    """``gradsafe.transforms.assign_back``: a call whose result was discarded is assigned back to its receiver."""
+
+    name: str = ""  # what the result is bound to: the receiver, ``x`` in ``x.clamp(0, 1)`` (or ``p.grad.data``)

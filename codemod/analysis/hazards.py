@@ -6,6 +6,9 @@ and records the first verdict as a finding: its message and fix come from the ru
 module (``gradsafe.analysis.checks.<family>``), the fix through ``gradsafe.analysis.remedies``.
 Writes that no check reports are memory optimisations and are left alone.
 
+An expression statement that calls something and discards the result is handed to
+``ScopeJudge.on_statement``, which asks ``STATEMENT_CHECKS`` the same way (GS601).
+
 A write that ``gradsafe trace`` saw break autograd (``confirmed``) is reported under the traced
 rule even where the static judgement was silent or only "possible", so that it gets its fix.
 """
@@ -16,12 +19,12 @@ import ast
 from typing import TYPE_CHECKING, Mapping
 
 from gradsafe.analysis import remedies
-from gradsafe.analysis.checks import CHECKS, analysis_of
-from gradsafe.analysis.checks.base import Facts, Verdict, Write, first_save
+from gradsafe.analysis.checks import CHECKS, STATEMENT_CHECKS, analysis_of
+from gradsafe.analysis.checks.base import Facts, Statement, Verdict, Write, first_save
 from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.mutations import Form, Mutation
 from gradsafe.analysis.remedies import FixContext
-from gradsafe.analysis.values import Alias, Save, State, Tri
+from gradsafe.analysis.values import Alias, Ref, Save, State, Tri
 from gradsafe.findings import Confidence, Finding, Related
 from gradsafe.rules import Policy, Rule, get_rule
 from gradsafe.rules.arguments import HELPER_MUTATES_ARGUMENT
@@ -88,6 +91,41 @@ class ScopeJudge:
                 if verdict.release:
                     _release(state, m.target, verdict.saves)
             return
+
+    def on_statement(
+        self, stmt: ast.Expr, call: ast.Call, api: str, receiver_node: ast.expr, receiver: Ref, state: State,
+        interp: "Interpreter",
+    ) -> None:
+        """An expression statement whose call's result is discarded: the statement checks judge it."""
+        s = Statement(stmt, call, api, receiver_node, receiver, state, self.scope, self.policy, self._fix_context(interp))
+        for check in STATEMENT_CHECKS:
+            verdict = check(s)
+            if verdict is None:
+                continue
+            if verdict.rule is not None:
+                self._report_statement(verdict, s)
+            return
+
+    def _report_statement(self, verdict: Verdict, s: Statement) -> None:
+        rule: Rule = verdict.rule  # type: ignore[assignment]
+        span = self.ctx.span(s.call)
+        key = (rule.code, span)
+        if key in self.findings:
+            return
+        analysis = analysis_of(rule)
+        related: list[Related] = []
+        message = analysis.message(s, verdict, related)
+        fix, reason = analysis.remedy(s, verdict)
+        self.findings[key] = Finding(
+            code=rule.code,
+            message=message,
+            span=span,
+            confidence=Confidence.CERTAIN if verdict.premise is Tri.YES else Confidence.POSSIBLE,
+            related=tuple(related),
+            fix=fix,
+            unfixable_reason=reason,
+            scope=self.scope.qualname if self.scope.qualname != "<module>" else "",
+        )
 
     def _fix_context(self, interp: "Interpreter") -> FixContext:
         return FixContext(self.ctx, self.scope, self.escaped, interp.higher_order)

@@ -43,20 +43,58 @@ _AUG_NOT_INPLACE = (ast.MatMult,)
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
+@lru_cache(maxsize=1)
+def _discard_prefilter() -> re.Pattern[str]:
+    """A line that starts with a call of a pure op's name, ``x.clamp(`` or ``torch.clamp(`` (GS601)."""
+    names = _discard_names()
+    return re.compile(r"^[ \t]*[A-Za-z_][\w.]*\.(?:" + "|".join(map(re.escape, sorted(names))) + r")\s*\(", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _discard_names() -> frozenset[str]:
+    from gradsafe.analysis.checks.silent import pure_calls
+
+    pure = pure_calls()
+    return pure.methods | {name.rsplit(".", 1)[1] for name in pure.functions}
+
+
+def _has_discarded_call(scope: ast.AST) -> bool:
+    """Does the scope have an expression statement calling a pure op's name (a result GS601 may report)?"""
+    names = _discard_names()
+    for node in _local_nodes(scope):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Attribute) and func.attr in names:
+                return True
+    return False
+
+
 def judge_module(
     tree: ast.Module, source: SourceFile, *, policy: Policy, confirmed: Mapping[int, str] | None = None
 ) -> list[Finding]:
-    if not _PREFILTER.search(source.text):
+    inplace_text = _PREFILTER.search(source.text) is not None
+    discard_text = _discard_prefilter().search(source.text) is not None
+    if not inplace_text and not discard_text:
         return []
     scopes = list(_scopes(tree))
     texts = _scope_texts(source, scopes)
     # A regex over each scope's own lines is cheap; only scopes it matches are walked.
     flags = _positional_flags()
-    marked = {id(node) for _, node, _ in scopes if _PREFILTER.search(*texts[id(node)]) and _has_candidates(node, flags)}
-    if not marked:
+    marked = {
+        id(node)
+        for _, node, _ in scopes
+        if inplace_text and _PREFILTER.search(*texts[id(node)]) and _has_candidates(node, flags)
+    }
+    # Scopes judged only for their discarded results: they do not widen the search for writes.
+    discarding = {
+        id(node)
+        for _, node, _ in scopes
+        if discard_text and _discard_prefilter().search(*texts[id(node)]) and _has_discarded_call(node)
+    }
+    if not marked and not discarding:
         return []
     ctx = InterpretedContext(tree, source, load_optable())
-    interesting = _interesting(ctx, scopes, marked, texts)
+    interesting = _interesting(ctx, scopes, marked, texts) | discarding
     contexts = _grad_contexts(scopes, texts, source.text)
     judges: list[ScopeJudge] = []
     for qualname, node, cls in scopes:

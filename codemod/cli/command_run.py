@@ -111,6 +111,7 @@ class Invocation:
     verbose: bool = False
     exit_zero: bool = False
     no_verify: bool = True  # check never verifies
+    unsafe_fixes: bool | None = None  # None: the configuration's `unsafe-fixes` (default false)
     unverified: bool = False
     scenario: list[str] | None = None
     example: list[str] | None = None
@@ -157,6 +158,7 @@ class Run:
             extend_exclude=split_list(options.extend_exclude) or (),
             policy=options.policy.value if options.policy else None,
             force_exclude=options.force_exclude,
+            unsafe_fixes=options.unsafe_fixes,
         )
         config_paths = [Path(self.stdin_filename)] if self.stdin_filename else self.paths
         self.settings: Settings = load_settings(
@@ -264,7 +266,7 @@ class Run:
 
     def report(self, results: list[FileResult], default_stream: TextIO) -> int:
         """Print the report (to ``--output`` or ``default_stream``) and return the exit status."""
-        report = Report(self.command, results)
+        report = Report(self.command, results, unsafe_fixes=self.settings.unsafe_fixes)
         given = self.options
         with report_stream(given.output, default_stream) as stream:
             options = RenderOptions(

@@ -201,6 +201,17 @@ VerboseOpt = Annotated[
     ),
 ]
 
+UnsafeFixesOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--unsafe-fixes/--no-unsafe-fixes",
+        help="Also apply unsafe fixes: those that change what the code computes on purpose, the repairs of "
+        "silent bugs (GS6xx). Without it they are only reported as available. Overrides `unsafe-fixes` in "
+        "`[tool.gradsafe]`.",
+        rich_help_panel="Fixes",
+        show_default=False,
+    ),
+]
 NoVerifyOpt = Annotated[
     bool,
     typer.Option(
@@ -330,6 +341,7 @@ REPORT_LAYOUT: Group = (_option("statistics", StatisticsOpt, False), _option("sh
 EXIT_ZERO: Group = (_option("exit_zero", ExitZeroOpt, False),)
 QUIET: Group = (_option("quiet", QuietOpt, False),)
 MESSAGES: Group = QUIET + (_option("verbose", VerboseOpt, False),)
+UNSAFE_FIXES: Group = (_option("unsafe_fixes", UnsafeFixesOpt, None),)
 EMITTED_FIXES: Group = (_option("no_verify", NoVerifyOpt, False), _option("unverified", UnverifiedOpt, False))
 VERIFY_INPUTS: Group = (
     _option("scenario", ScenarioOpt, None),
@@ -347,7 +359,7 @@ PERFORMANCE: Group = (_option("jobs", JobsOpt, None), _option("no_cache", NoCach
 SOURCE_OPTIONS: Group = (
     PATHS + RULE_SELECTION + FILE_SELECTION + STDIN_AND_SHARD + CONFIGURATION + REPORT_DESTINATION + REPORT_LAYOUT
 )
-VERIFICATION: Group = EMITTED_FIXES + VERIFY_INPUTS + VERIFY_LIMITS
+VERIFICATION: Group = UNSAFE_FIXES + EMITTED_FIXES + VERIFY_INPUTS + VERIFY_LIMITS
 
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 

@@ -18,6 +18,7 @@ from gradsafe.cli.trace_fix import report_unfixed, unfixed_hazards
 from gradsafe.cli.options import (
     CONFIGURATION,
     EMITTED_FIXES,
+    UNSAFE_FIXES,
     FILE_SELECTION,
     MESSAGES,
     PATHS,
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
     "**Exit status**: 0 every rewritten function was verified or repaired, 1 some were rejected or "
     "unverified, 2 a file could not be processed or the command line or configuration is wrong.",
 )
-@takes(PATHS, RULE_SELECTION, FILE_SELECTION, CONFIGURATION, VERIFY_INPUTS, VERIFY_LIMITS, QUIET, PERFORMANCE)
+@takes(
+    PATHS, RULE_SELECTION, FILE_SELECTION, CONFIGURATION, UNSAFE_FIXES, VERIFY_INPUTS, VERIFY_LIMITS, QUIET, PERFORMANCE
+)
 def verify(**options: Any) -> None:
     """Compute the fixes, run the original and the rewritten code, and print a verdict per function.
 

@@ -8,6 +8,9 @@ time and re-runs the analysis on the new text before choosing more.  Each iterat
   refers to exactly the text it edits), and
 * at most one fix per enclosing scope (``Finding.scope``), with non-overlapping targets.
 
+Unsafe fixes (``Fix.applicability``: they change what the code computes, the repairs of silent
+bugs) are applied only with ``unsafe_fixes``; otherwise they stay offered, in ``remaining``.
+
 A fix a pass declines is remembered, with its reason, and never offered again.  Fixes in
 ``excluded_scopes`` are never applied: verification uses that to drop the functions whose rewrite
 it rejected.  Every round's result must pass the safety check (``gradsafe.fix.safety_check``: it compiles,
@@ -58,6 +61,10 @@ def pass_kinds() -> frozenset[FixKind]:
 
 def is_fixable(finding: Finding) -> bool:
     return finding.fix is not None and finding.fix.kind in pass_kinds()
+
+
+def _applies(finding: Finding, unsafe_fixes: bool) -> bool:
+    return is_fixable(finding) and (unsafe_fixes or not finding.fix.unsafe)  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -135,15 +142,18 @@ def fix_text(
     filename: str = "<unknown>",
     excluded_scopes: frozenset[str] = frozenset(),
     max_iterations: int = MAX_ITERATIONS,
+    unsafe_fixes: bool = False,
 ) -> RewriteResult:
-    """Apply every fix ``find`` asks for to ``text``, re-analysing after each round."""
+    """Apply every fix ``find`` asks for to ``text`` (the unsafe ones only with ``unsafe_fixes``),
+    re-analysing after each round."""
     findings = find(text)
     result = RewriteResult(text=text, remaining=findings)
     declined_ids: set[tuple] = set()
     for iteration in range(max_iterations):
         lines = split_lines(text)
         fixable = sorted(
-            (f for f in findings if is_fixable(f) and f.scope not in excluded_scopes), key=lambda f: f.sort_key
+            (f for f in findings if _applies(f, unsafe_fixes) and f.scope not in excluded_scopes),
+            key=lambda f: f.sort_key,
         )
         identities = _identities(fixable, lines)
         candidates = [f for f in fixable if identities[f] not in declined_ids]

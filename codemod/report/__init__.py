@@ -91,6 +91,7 @@ class Report:
     command: Command
     results: Sequence[FileResult]  # sorted by path; discovery errors come as results without findings
     totals: Totals | None = None  # only for reports read back from JSON
+    unsafe_fixes: bool = False  # `--unsafe-fixes`: unsafe fixes were applied, not only offered
 
     def findings(self) -> Iterator[tuple[FileResult, Finding]]:
         for result in self.results:
@@ -133,7 +134,16 @@ class Report:
 
     @property
     def fixable_count(self) -> int:
-        return sum(1 for _, f in self.findings() if is_fixable(f))
+        """Listed findings with a safe fix this version applies (what `gradsafe fix` would do)."""
+        return sum(1 for _, f in self.findings() if is_fixable(f) and not f.fix.unsafe)  # type: ignore[union-attr]
+
+    @property
+    def unsafe_available_count(self) -> int:
+        """Listed findings with an unsafe fix that only ``--unsafe-fixes`` applies (0 when it was given to
+        ``diff``/``fix``: those that remain then were declined or rejected, not withheld)."""
+        if self.unsafe_fixes and self.command is not Command.CHECK:
+            return 0
+        return sum(1 for _, f in self.findings() if is_fixable(f) and f.fix.unsafe)  # type: ignore[union-attr]
 
     @property
     def applied_count(self) -> int:

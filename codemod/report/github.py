@@ -38,6 +38,8 @@ def workflow_command(name: str, message: str, properties: dict[str, object]) -> 
 def finding_command(path: str, finding: Finding, verdict: str | None = None) -> str:
     span = finding.span
     message = finding.message if verdict is None else f"{finding.message} (verification: {verdict})"
+    if finding.fix is not None and finding.fix.unsafe:
+        message += " (unsafe fix: applied only with --unsafe-fixes)"
     return workflow_command(
         severity(finding.code),
         message,

@@ -13,7 +13,7 @@ from typing import Any, Mapping, TextIO
 
 from gradsafe.errors import FileError
 import gradsafe.transforms.params  # noqa: F401  (registers the fix parameter classes it rebuilds)
-from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.findings import Applicability, Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, Totals, sort_results, write_json
 from gradsafe.fix.loop import is_fixable
@@ -46,6 +46,7 @@ def finding_object(path: str, finding: Finding, verdict: str | None, detail: str
             "kind": fix.kind.value,
             "description": fix.description,
             "safety": fix.safety.value,
+            "applicability": fix.applicability.value,
             "applicable": is_fixable(finding),
         },
         "unfixable_reason": finding.unfixable_reason,
@@ -77,6 +78,7 @@ def document(report: Report) -> dict[str, Any]:
             "files": report.file_count,
             "findings": report.finding_count,
             "fixable": report.fixable_count,
+            "unsafe_fixes_available": report.unsafe_available_count,
             "fixed": report.fixed_count,
             "fixes_applied": report.applied_count,
             "files_changed": report.files_changed,
@@ -99,7 +101,13 @@ def _finding(item: Mapping[str, Any]) -> Finding:
     fix = None
     if fix_item is not None:
         # The fix's target is not part of the report; reports never show it.
-        fix = Fix(FixKind(fix_item["kind"]), span, fix_item["description"], FixSafety(fix_item["safety"]))
+        fix = Fix(
+            FixKind(fix_item["kind"]),
+            span,
+            fix_item["description"],
+            FixSafety(fix_item["safety"]),
+            applicability=Applicability(fix_item.get("applicability", Applicability.SAFE.value)),
+        )
     finding = Finding(
         code=item["code"],
         message=item["message"],

@@ -72,7 +72,11 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
             "enabled": rule.default_enabled and rule.policy is Policy.DEFAULT,
             "level": severity(rule.code),
         },
-        "properties": {"tags": [f"{rule.family}xx"], "fixKinds": [kind.value for kind in rule.fix_kinds]},
+        "properties": {
+            "tags": [f"{rule.family}xx"],
+            "fixKinds": [kind.value for kind in rule.fix_kinds],
+            "fixApplicability": rule.fix_applicability.value if rule.fix_kinds else None,
+        },
     }
 
 
@@ -106,6 +110,7 @@ def fix_object(path: str, finding: Finding, changes: list[dict[str, Any]]) -> di
     return {
         "description": {"text": f"{what} (applies all of gradsafe's fixes in this file, which are computed together)"},
         "artifactChanges": [{"artifactLocation": artifact_location(path), "replacements": changes}],
+        "properties": {"applicability": finding.fix.applicability.value if finding.fix is not None else "safe"},
     }
 
 
@@ -138,7 +143,11 @@ def result_object(
         ]
     if changes and finding in result.fixed:
         item["fixes"] = [fix_object(path, finding, changes)]
-    item["properties"] = {"confidence": finding.confidence.value, "verdict": result.verdict(finding)}
+    item["properties"] = {
+        "confidence": finding.confidence.value,
+        "verdict": result.verdict(finding),
+        "fixApplicability": finding.fix.applicability.value if finding.fix is not None else None,
+    }
     return item
 
 

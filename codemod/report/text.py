@@ -35,10 +35,22 @@ def location(path: str, line: int, col: int) -> str:
     return f"{path}:{line}:{col + 1}"
 
 
-def finding_line(path: str, finding: Finding, verdict: str | None = None) -> str:
-    """``path:line:col: CODE message``, and the verification verdict of the finding's function, if any."""
+SAFE_FIX_MARK = "[*]"  # ruff's mark: `gradsafe fix` applies this finding's fix
+UNSAFE_FIX_MARK = "[unsafe fix]"  # applied only with `--unsafe-fixes`: it changes what the code computes
+
+
+def fix_mark(finding: Finding) -> str:
+    """The mark ``check`` puts after a finding's code: its fix is safe, unsafe, or there is none ("")."""
+    if finding.fix is None or not is_fixable(finding):
+        return ""
+    return UNSAFE_FIX_MARK if finding.fix.unsafe else SAFE_FIX_MARK
+
+
+def finding_line(path: str, finding: Finding, verdict: str | None = None, *, mark: str = "") -> str:
+    """``path:line:col: CODE [mark] message``, and the verification verdict of the finding's function, if any."""
     span = finding.span
-    text = f"{location(path, span.line, span.col)}: {finding.code} {finding.message}"
+    code = f"{finding.code} {mark}" if mark else finding.code
+    text = f"{location(path, span.line, span.col)}: {code} {finding.message}"
     return text if verdict is None else f"{text} (verification: {verdict})"
 
 
@@ -46,17 +58,20 @@ def error_line(error: FileError) -> str:
     return f"{location(error.path, error.line or 1, error.col or 0)}: {error.code} {error.message}"
 
 
-def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool) -> str:
+def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool, unsafe_fixes: bool = False) -> str:
     """What ``--show-fixes`` says under a listed finding: its fix, or why it has none.
 
     ``after_fixing``: the finding is one that remains after the fixes were applied (``diff``,
-    ``fix``), so its fix, if it has one, was not applied.
+    ``fix``), so its fix, if it has one, was not applied; ``unsafe_fixes``: unsafe fixes were
+    applied too (else an unsafe fix remains because it was only offered).
     """
     fix = finding.fix
     if fix is None:
         return f"no fix: {finding.unfixable_reason or 'gradsafe has no automatic fix for this'}"
     if not is_fixable(finding):
         return f"no fix: this version of gradsafe has no rewrite pass for `{fix.kind.value}` fixes yet"
+    if after_fixing and fix.unsafe and not unsafe_fixes:
+        return f"no fix: unsafe fix ({fix.description}), applied only with `--unsafe-fixes`"
     if after_fixing:
         from gradsafe.verify.verdicts import Verdict  # here: `check` need not load the verify package
 
@@ -66,7 +81,8 @@ def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool) -> str
             return f"no fix: verification {verdict} the rewrite" + (f": {detail}" if detail else "")
         reason = _declined_reason(result, finding)
         return f"no fix: the fix was declined: {reason}" if reason else "no fix: the fix was not applied"
-    return f"fix: {fix.description} ({fix.kind.value}, {fix.safety.value})"
+    unsafe = ", unsafe: applied only with `--unsafe-fixes`" if fix.unsafe else ""
+    return f"fix: {fix.description} ({fix.kind.value}, {fix.safety.value}{unsafe})"
 
 
 def _declined_reason(result: FileResult, finding: Finding) -> str | None:
@@ -93,7 +109,7 @@ def remaining_reasons(report: Report) -> list[str]:
     for result in report.results:
         for finding in sorted(result.findings, key=lambda f: f.sort_key):
             span = finding.span
-            why = fix_note(result, finding, after_fixing=True).removeprefix("no fix: ")
+            why = fix_note(result, finding, after_fixing=True, unsafe_fixes=report.unsafe_fixes).removeprefix("no fix: ")
             lines.append(f"  {location(result.display, span.line, span.col)}: {finding.code} not fixed: {why}")
     return lines
 
@@ -114,6 +130,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
             fixable = report.fixable_count
             suffix = f" ({fixable} fixable with `gradsafe fix`)" if fixable else ""
             lines.append(f"Found {plural(found, 'hazard')} in {in_files}{suffix}.")
+            lines += _unsafe_available(report)
         else:
             lines.append(f"No hazards found ({plural(report.files_processed, 'file')} checked).")
     else:
@@ -126,9 +143,18 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
             lines.append(f"{plural(found, 'hazard')} {verb_remain} in {in_files}" + (":" if reasons else "."))
             if reasons:
                 lines += remaining_reasons(report)
+            lines += _unsafe_available(report)
     if report.files_failed:
         lines.append(f"{plural(report.files_failed, 'file')} could not be processed.")
     return lines
+
+
+def _unsafe_available(report: Report) -> list[str]:
+    """ruff's hint: how many fixes only ``--unsafe-fixes`` applies (they change what the code computes)."""
+    count = report.unsafe_available_count
+    if not count:
+        return []
+    return [f"{plural(count, 'unsafe fix', 'unsafe fixes')} available with `--unsafe-fixes` (they change what the code computes)."]
 
 
 def diagnostics(report: Report, options: RenderOptions) -> list[tuple[str, str]]:
@@ -142,9 +168,11 @@ def diagnostics(report: Report, options: RenderOptions) -> list[tuple[str, str]]
         entries: list[tuple[tuple, str, str]] = []
         if list_findings:
             for finding in result.findings:
-                text = finding_line(path, finding, result.verdict(finding))
+                mark = fix_mark(finding) if report.command is Command.CHECK else ""
+                text = finding_line(path, finding, result.verdict(finding), mark=mark)
                 if options.show_fixes:
-                    text += "\n    " + fix_note(result, finding, after_fixing=report.command is not Command.CHECK)
+                    after = report.command is not Command.CHECK
+                    text += "\n    " + fix_note(result, finding, after_fixing=after, unsafe_fixes=report.unsafe_fixes)
                 entries.append((finding.sort_key, text, FINDING))
         if options.show_fixes and not options.statistics:
             entries += [(f.sort_key, fixed_line(path, result, f), FIX) for f in result.fixed]

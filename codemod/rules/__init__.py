@@ -15,6 +15,7 @@ Codes are grouped by mechanism:
 * ``GS3xx`` views and ``out=``
 * ``GS4xx`` writes through ``.data`` / ``.detach()`` aliases
 * ``GS5xx`` a function mutates its caller's tensor
+* ``GS6xx`` silent bugs: the program runs and computes something else than it appears to
 * ``GS8xx`` suppression comments (reported by ``gradsafe.settings.suppression``, not the analysis)
 * ``GS9xx`` policy rules (``--policy strict``)
 """
@@ -25,7 +26,7 @@ import enum
 import textwrap
 from dataclasses import dataclass, field
 
-from gradsafe.findings import FixKind
+from gradsafe.findings import Applicability, FixKind
 
 
 class Policy(str, enum.Enum):
@@ -47,6 +48,9 @@ class Rule:
     use_instead: str  # the same code after the fix (or the recommended manual change)
     fix_kinds: tuple[FixKind, ...] = ()
     fix_safety: str = ""
+    # `unsafe`: the fix changes what the code computes on purpose (a silent bug's repair), so
+    # `diff`/`fix` apply it only with `--unsafe-fixes`; every fix of the rule carries it.
+    fix_applicability: Applicability = Applicability.SAFE
     # Off unless selected explicitly (`--select GS403`); policy rules are on only under that policy.
     default_enabled: bool = True
     policy: Policy = Policy.DEFAULT
@@ -61,7 +65,14 @@ class Rule:
 
     @property
     def fix_label(self) -> str:
-        return ", ".join(k.value for k in self.fix_kinds) if self.fix_kinds else "none (report only)"
+        if not self.fix_kinds:
+            return "none (report only)"
+        kinds = ", ".join(k.value for k in self.fix_kinds)
+        return f"{kinds} (unsafe)" if self.unsafe_fix else kinds
+
+    @property
+    def unsafe_fix(self) -> bool:
+        return bool(self.fix_kinds) and self.fix_applicability is Applicability.UNSAFE
 
     def explain(self) -> str:
         """The rule's documentation as Markdown, the text of `gradsafe explain CODE`."""
@@ -89,6 +100,14 @@ class Rule:
             "## Fix",
             f"Kind: {self.fix_label}.",
         ]
+        if self.unsafe_fix:
+            parts += [
+                "",
+                "The fix is **unsafe**: it changes what the code computes (that is the repair), so "
+                "`gradsafe fix` and `diff` apply it only with `--unsafe-fixes` (or `unsafe-fixes = true` "
+                "in `[tool.gradsafe]`); verification shows that the value the code returns changes "
+                "and that backward still runs.",
+            ]
         if self.fix_safety:
             parts += ["", textwrap.dedent(self.fix_safety).strip()]
         if not self.default_enabled:
@@ -133,6 +152,7 @@ def _load() -> None:
         leaves,
         policy,
         saved_tensors,
+        silent,
         silent_aliasing,
         suppression,
         views,

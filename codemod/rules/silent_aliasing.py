@@ -4,6 +4,7 @@ GS602: a value read after an in-place op overwrote it, where the reader wanted t
 GS603: a write through memory shared with a saved tensor that autograd's version counter cannot see.
 """
 
+from gradsafe.findings import Applicability, FixKind
 from gradsafe.rules import Rule, register
 
 CLOBBERED_READ = register(
@@ -65,9 +66,14 @@ CLOBBERED_READ = register(
                     h = self.fc(F.relu(x))
                     return x + h
         """,
+        fix_kinds=(FixKind.INPLACE_FLAG,),
+        fix_applicability=Applicability.UNSAFE,
         fix_safety="""
-            Report only for now: the fix (`inplace=False`, or a clone before the write) changes the
-            outputs by design, so it is an unsafe fix and waits for `--unsafe-fixes`.
+            It changes the outputs by design (to what the sum evidently meant).  Where the write is spelled with a flag, the flag is
+            turned off (`F.relu(x)`, or the module built with `inplace=False`), and verification
+            shows the returned value changes and backward still runs.  Other forms (`x.relu_()`
+            after an alias, a helper writing its argument) are reported without a fix: clone before
+            the write where the old value is meant.
         """,
     )
 )

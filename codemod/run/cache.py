@@ -60,7 +60,7 @@ from gradsafe import __version__
 from gradsafe.settings.config import Settings
 from gradsafe.errors import FileError
 import gradsafe.transforms.params  # noqa: F401  (registers the fix parameter classes it rebuilds)
-from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
+from gradsafe.findings import Applicability, Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.results import FileResult
 from gradsafe.files.loading import read_bytes
 from gradsafe.rules import INTERNAL_ERROR
@@ -227,7 +227,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------------- the entry format
 # {"findings": [finding, ...], "errors": [[code, message, line, col], ...]}
 # finding: [code, message, span, confidence, [[span, note], ...], fix | null, unfixable_reason, scope]
-# fix: [kind, target span, description, safety, params]; a span is [line, col, end_line, end_col].
+# fix: [kind, target span, description, safety, params, applicability]; a span is [line, col, end_line, end_col].
 # Fix parameters are tagged where JSON alone would lose the type: {"span": [...]}, {"tuple": [...]},
 # {"dict": {...}}; lists, strings, numbers, booleans and null are themselves.
 
@@ -261,7 +261,14 @@ def _encode_finding(finding: Finding) -> list[Any]:
         [[_span(r.span), r.note] for r in finding.related],
         None
         if fix is None
-        else [fix.kind.value, _span(fix.target), fix.description, fix.safety.value, _encode_value(dict(fix.params))],
+        else [
+            fix.kind.value,
+            _span(fix.target),
+            fix.description,
+            fix.safety.value,
+            _encode_value(dict(fix.params)),
+            fix.applicability.value,
+        ],
         finding.unfixable_reason,
         finding.scope,
     ]
@@ -277,7 +284,9 @@ def _decode_finding(item: list[Any]) -> Finding:
         related=tuple(Related(Span(*r_span), note) for r_span, note in related),
         fix=None
         if fix is None
-        else Fix(FixKind(fix[0]), Span(*fix[1]), fix[2], FixSafety(fix[3]), _decode_value(fix[4])),
+        else Fix(
+            FixKind(fix[0]), Span(*fix[1]), fix[2], FixSafety(fix[3]), _decode_value(fix[4]), Applicability(fix[5])
+        ),
         unfixable_reason=unfixable_reason,
         scope=scope,
     )

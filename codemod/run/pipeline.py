@@ -120,7 +120,14 @@ def process_source(
         return find_findings(SourceFile.from_text(text, source.path, source.display), settings)
 
     try:
-        rewritten = fix_text(source.text, find, filename=source.display, excluded_scopes=excluded_scopes)
+        # A preview (`check --format sarif`) shows unsafe fixes too, marked as such.
+        rewritten = fix_text(
+            source.text,
+            find,
+            filename=source.display,
+            excluded_scopes=excluded_scopes,
+            unsafe_fixes=settings.unsafe_fixes or preview,
+        )
     except RewriteError as exc:
         result.errors.append(FileError(source.display, INTERNAL_ERROR, f"internal error: {exc}; {BUG_HINT}"))
         return result

@@ -94,6 +94,7 @@ SCHEMA: dict[str, dict[str, ValueType] | None] = {
         "per-file-ignores": GLOB_TO_CODES,
         "respect-gitignore": BOOLEAN,
         "policy": one_of(*(p.value for p in Policy)),
+        "unsafe-fixes": BOOLEAN,
     },
     f"{SECTION}.verify": None,
 }
@@ -197,6 +198,7 @@ class Overrides:
     extend_exclude: Sequence[str] = ()
     policy: str | None = None
     force_exclude: bool = False
+    unsafe_fixes: bool | None = None  # `--unsafe-fixes` True, `--no-unsafe-fixes` False
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,9 @@ class Settings:
     respect_gitignore: bool
     policy: Policy
     verify: Mapping[str, Any]
+    # `diff`/`fix` also apply unsafe fixes (those that change what the code computes: silent bugs).
+    # Not in `findings_key`: the cache stores findings, and a finding's fix is the same either way.
+    unsafe_fixes: bool = False
     # Hazards a traced run saw happen, by resolved file path: ((line, code), ...).  Set only by
     # `gradsafe trace --fix`, so that the analysis plans fixes for exactly those sites.
     confirmed: tuple[tuple[str, tuple[tuple[int, str], ...]], ...] = ()
@@ -309,6 +314,7 @@ def resolve(config: FileConfig, overrides: Overrides, *, cwd: Path | None = None
         respect_gitignore=values.get("respect-gitignore", True),
         policy=policy,
         verify=_verify_table(values.get("verify", {}), where),
+        unsafe_fixes=overrides.unsafe_fixes if overrides.unsafe_fixes is not None else values.get("unsafe-fixes", False),
     )
 
 

@@ -134,7 +134,13 @@ def verify(
     job = {
         "root": str(Path(root).resolve()),
         "changes": [
-            {"path": str(Path(c.path).resolve()), "original": c.original, "rewritten": c.rewritten} for c in changes
+            {
+                "path": str(Path(c.path).resolve()),
+                "original": c.original,
+                "rewritten": c.rewritten,
+                "unsafe": list(c.unsafe),
+            }
+            for c in changes
         ],
         "scenarios": list(settings.scenarios),
         "examples": list(settings.examples),

@@ -37,6 +37,8 @@ class FileChange:
     original: str
     rewritten: str
     targets: tuple[str, ...] = field(default=())
+    # Units whose rewrite holds an unsafe fix (`--unsafe-fixes`): it must change what they compute.
+    unsafe: tuple[str, ...] = field(default=())
 
     def resolved_targets(self) -> tuple[str, ...]:
         return self.targets or tuple(changed_functions(self.original, self.rewritten))

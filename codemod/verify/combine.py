@@ -25,7 +25,8 @@ from gradsafe.verify.verdicts import Mismatch, TargetVerdict, Verdict
 def apply_scenarios(verdicts: list[TargetVerdict], scenarios: Iterable[dict[str, Any]]) -> list[TargetVerdict]:
     """``verdicts`` (with resolved paths) after the scenario rules."""
     result = list(verdicts)
-    any_repaired = any(v.verdict is Verdict.REPAIRED for v in result)
+    # An unsafe fix's target (`changed`) changes results on purpose, as a repair does.
+    any_repaired = any(v.verdict in (Verdict.REPAIRED, Verdict.CHANGED) for v in result)
     for scenario in scenarios:
         reached = {(Path(p), unit) for p, unit in scenario.get("reached", ())}
         mismatches = tuple(Mismatch.from_json(m) for m in scenario.get("mismatches", ()))

@@ -137,7 +137,12 @@ def verify_results(
 
     def changes(pending: list[_FileState]) -> list[FileChange]:
         return [
-            FileChange(Path(s.result.edit.source.path), s.result.edit.source.text, s.result.edit.new_text)
+            FileChange(
+                Path(s.result.edit.source.path),
+                s.result.edit.source.text,
+                s.result.edit.new_text,
+                unsafe=_unsafe_units(s.result),
+            )
             for s in pending
             if s.result.edit is not None
         ]
@@ -257,7 +262,13 @@ def _rerun(state: _FileState, settings: Settings) -> bool:
     return result.edit is not None
 
 
-_WORST_FIRST = ("rejected", "unverified", "repaired", "verified")
+_WORST_FIRST = ("rejected", "unverified", "changed", "repaired", "verified")
+
+
+def _unsafe_units(result: FileResult) -> tuple[str, ...]:
+    """The units whose rewrite applied an unsafe fix: verification must see them change what they compute."""
+    units = {scope_unit(a.finding.scope) for a in result.applied if a.finding.fix is not None and a.finding.fix.unsafe}
+    return tuple(sorted(units))
 
 
 def _record(state: _FileState) -> None:

@@ -20,19 +20,24 @@ class Verdict(str, enum.Enum):
     gradients of every input and parameter, and the caller-visible state of their arguments.
     ``repaired``: the original raised an autograd in-place error (or ran with wrong gradients), and
     the rewrite agrees with an independent reference computed from the original.
+    ``changed``: an *unsafe* fix (the repair of a silent bug, ``--unsafe-fixes``): the rewrite
+    changes the value the code returns, as the finding says it must, and its backward runs.  That
+    the new value is the right one is what the finding claims; the fixtures show it against a
+    reference written by hand.  An unsafe fix that changes nothing is ``rejected``.
     ``rejected``: something differed or the rewrite failed; the hunk must not be emitted.
     ``unverified``: no usable inputs, or the original itself could not be run.
     """
 
     VERIFIED = "verified"
     REPAIRED = "repaired"
+    CHANGED = "changed"
     REJECTED = "rejected"
     UNVERIFIED = "unverified"
 
     @property
     def emit_by_default(self) -> bool:
         """Whether ``diff`` and ``fix`` emit a rewrite with this verdict (``--unverified`` adds ``unverified``)."""
-        return self in (Verdict.VERIFIED, Verdict.REPAIRED)
+        return self in (Verdict.VERIFIED, Verdict.REPAIRED, Verdict.CHANGED)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def safe_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[
     findings: dict[str, list[dict]] = {}
     for finding in json.loads(checked.stdout)["findings"]:
         findings.setdefault(Path(finding["path"]).parts[0].removesuffix(".py"), []).append(finding)
-    fixed = kit.gradsafe(["fix", "--isolated", "--no-cache", "--no-verify", "."], base, env=env)
+    fixed = kit.gradsafe(["fix", "--isolated", "--no-cache", "--no-verify", "--unsafe-fixes", "."], base, env=env)
     assert fixed.returncode in (0, 1), fixed.stderr
     return {case.id: (findings.get(case.id, []), case, entries[case.id]) for case in SAFE}
 
@@ -152,7 +152,9 @@ def test_fix_repairs_the_hazard_case_or_it_is_a_known_gap(case: kit.Case, tmp_pa
         pytest.skip("no recorded values yet (test_honesty.py fails for it)")
     entry = kit.scratch_copy(case, tmp_path / "copy")
     path = "." if case.path.is_dir() else entry.name
-    done = kit.gradsafe(["fix", "--isolated", "--no-cache", "--scenario", f"{entry.name}:run", path], entry.parent)
+    done = kit.gradsafe(
+        ["fix", "--isolated", "--no-cache", "--unsafe-fixes", "--scenario", f"{entry.name}:run", path], entry.parent
+    )
     verdict = kit.judge_rewrite(case, entry)
     if verdict.status == kit.WRONG:
         pytest.fail(f"wrong rewrite: {verdict.detail}\n--- gradsafe fix said:\n{done.stdout}{done.stderr}")

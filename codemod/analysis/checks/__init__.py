@@ -4,22 +4,37 @@
 ``gradsafe.analysis.checks.<family>`` decides when a write breaks it, words the finding and plans
 the fix (see ``checks.base`` for the shapes of those hooks).  The families, one to one:
 ``saved_tensors`` (GS1), ``leaves`` (GS2), ``views`` (GS3), ``data_aliases`` (GS4),
-``arguments`` (GS5), ``silent_aliasing`` (GS602, GS603), ``policy`` (GS9).
+``arguments`` (GS5), ``silent`` (GS6: GS601) with ``silent_aliasing`` (GS602, GS603), ``policy`` (GS9).
 
 ``CHECKS`` is the order of the decision: the judge (``gradsafe.analysis.hazards``) asks each check
 in turn and the first verdict wins.  The order mirrors autograd's own: a ``.data`` write is never
 seen by autograd; with grad mode on, the runtime checks at the call (leaves, then views, then
 ``out=``); in any grad mode, the version counter of a saved tensor; then the silent failures
 (a buffer joining the graph, the caller's tensor written) and last the policy rule.
+
+``STATEMENT_CHECKS`` are the checks of rules about an expression statement rather than a write
+(a discarded result, GS601): the judge asks them, in order, for every expression statement that
+is a call; the first verdict wins.
 """
 
 from __future__ import annotations
 
-from gradsafe.analysis.checks import arguments, data_aliases, leaves, policy, saved_tensors, silent_aliasing, views
-from gradsafe.analysis.checks.base import Check, RuleAnalysis
+from typing import Any
+
+from gradsafe.analysis.checks import (
+    arguments,
+    data_aliases,
+    leaves,
+    policy,
+    saved_tensors,
+    silent,
+    silent_aliasing,
+    views,
+)
+from gradsafe.analysis.checks.base import Check, RuleAnalysis, StatementCheck
 from gradsafe.rules import Rule
 
-FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, silent_aliasing, policy)
+FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, silent, silent_aliasing, policy)
 
 CHECKS: tuple[Check, ...] = (
     data_aliases.write_through_data,  # GS401, GS403; no other rule for a `.data` write
@@ -38,9 +53,13 @@ CHECKS: tuple[Check, ...] = (
     policy.inplace_in_differentiable_code,  # GS901
 )
 
-ANALYSES: dict[Rule, RuleAnalysis] = {a.rule: a for family in FAMILIES for a in family.ANALYSES}
+STATEMENT_CHECKS: tuple[StatementCheck, ...] = (
+    silent.discarded_result,  # GS601
+)
+
+ANALYSES: dict[Rule, RuleAnalysis[Any]] = {a.rule: a for family in FAMILIES for a in family.ANALYSES}
 
 
-def analysis_of(rule: Rule) -> RuleAnalysis:
+def analysis_of(rule: Rule) -> RuleAnalysis[Any]:
     """The message and fix of ``rule``."""
     return ANALYSES[rule]

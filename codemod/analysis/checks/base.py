@@ -11,6 +11,11 @@ rules, the three things the judge needs from a rule:
 * **remedy**: ``remedy(write, verdict) -> Plan``, the fix, built with a planner of
   ``gradsafe.analysis.remedies``, or why there is none.
 
+Rules about a statement rather than a write (GS6xx: a result discarded by an expression
+statement) have the same three hooks on a ``Statement`` instead of a ``Write``; their checks are in
+``STATEMENT_CHECKS`` (``gradsafe.analysis.checks``), asked for every expression statement that
+calls something.
+
 A ``RuleAnalysis`` ties a rule to its message and remedy; each family module lists its own in
 ``ANALYSES``.  The helpers below are the phrases several families' messages share.
 """
@@ -19,11 +24,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 
 from gradsafe.analysis.mutations import Mutation
 from gradsafe.analysis.remedies import FixContext, Plan
-from gradsafe.analysis.values import Save, State, Storage, Tri
+from gradsafe.analysis.values import Ref, Save, State, Storage, Tri
 from gradsafe.analysis.source_text import unparse
 from gradsafe.findings import Related
 from gradsafe.rules import Policy, Rule
@@ -59,6 +64,32 @@ class Write:
         return any(f.param for _, f in self.facts) and not self.scope.is_forward
 
 
+@dataclass(slots=True)
+class Statement:
+    """An expression statement that calls something and discards the result (built by the judge).
+
+    ``receiver`` is what the call works on, evaluated before the call: the object of a method call
+    (``x`` in ``x.clamp(0, 1)``) or the first argument of a function (``torch.clamp(x, 0)``);
+    ``api`` the op-table name the call resolves to (``Tensor.clamp``, ``torch.clamp``), "" when it
+    is not a call of a torch op the table knows.
+    """
+
+    stmt: ast.Expr
+    call: ast.Call
+    api: str
+    receiver_node: ast.expr
+    receiver: Ref
+    state: State
+    scope: "Scope"
+    policy: Policy
+    fix: FixContext
+
+    @property
+    def name(self) -> str | None:
+        """The receiver's plain name, if it is one."""
+        return self.receiver_node.id if isinstance(self.receiver_node, ast.Name) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The rule a write breaks, and the evidence its message and fix rest on."""
@@ -73,17 +104,20 @@ class Verdict:
 NO_HAZARD = Verdict(None)  # the write is judged, and it is not a hazard: later checks are skipped
 
 Check = Callable[[Write], "Verdict | None"]
+StatementCheck = Callable[[Statement], "Verdict | None"]
+
+Subject = TypeVar("Subject", Write, Statement)  # what a rule judges: a write, or a statement
 
 
 @dataclass(frozen=True)
-class RuleAnalysis:
+class RuleAnalysis(Generic[Subject]):
     """A rule's message and fix.  ``unseen_save_message``: for rules that rest on a save, the
     message when ``gradsafe trace`` saw the overwrite but the save is in code the analysis cannot
     see (another file)."""
 
     rule: Rule
-    message: Callable[[Write, Verdict, list[Related]], str]
-    remedy: Callable[[Write, Verdict], Plan]
+    message: Callable[[Subject, Verdict, list[Related]], str]
+    remedy: Callable[[Subject, Verdict], Plan]
     unseen_save_message: Callable[[Write], str] | None = None
 
 

@@ -29,8 +29,9 @@ from gradsafe.analysis.checks.base import (
 )
 from gradsafe.analysis.mutations import Form, Mutation
 from gradsafe.analysis.remedies import Plan
+from gradsafe.transforms.params import InplaceFlagParams
 from gradsafe.analysis.values import Alias, Tri
-from gradsafe.findings import Related
+from gradsafe.findings import Applicability, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.rules.silent_aliasing import CLOBBERED_READ, VERSION_COUNTER_BYPASS
 
 # In-place forms spelled as a function that produces a value: when the result goes to another
@@ -223,7 +224,23 @@ def _clobbered_message(w: Write, v: Verdict, related: list[Related]) -> str:
 
 
 def _clobbered_remedy(w: Write, v: Verdict) -> Plan:
-    return None, "the fix changes the outputs (it is what the author meant): turn `inplace` off or clone first"
+    """Turn the in-place flag off where the write is spelled with one (an unsafe fix: the outputs
+    change, to what the residual sum evidently meant); report only for other forms."""
+    m = w.m
+    if m.form in (Form.MODULE, Form.SEQUENTIAL):
+        if m.module is None or m.module.site is None:
+            return None, "the in-place module is built where gradsafe cannot see it"
+        if not m.module.certain:
+            return None, "the module is chosen at run time from several alternatives"
+        return _unsafe_flag(m.module.site, f"construct `{m.module.display}` with `inplace=False`", "construction"), None
+    if m.form is Form.INPLACE_KWARG:
+        return _unsafe_flag(m.span, "drop `inplace=True`", "call"), None
+    return None, "clone the tensor before the in-place op (or make it out of place) where the old value is meant"
+
+
+def _unsafe_flag(span: Span, description: str, mode: str) -> Fix:
+    return Fix(FixKind.INPLACE_FLAG, span, description, FixSafety.NEEDS_VERIFICATION,
+               InplaceFlagParams(mode=mode), Applicability.UNSAFE)
 
 
 # ---------------------------------------------------------------------- GS603

@@ -107,11 +107,12 @@ def scalar_params(node: FunctionNode) -> set[str]:
     return out
 
 
-def tensor_params(node: FunctionNode, params: list[str], ctx: ModuleContext) -> set[str]:
+def tensor_params(node: FunctionNode, params: list[str], ctx: ModuleContext, text: str | None = None) -> set[str]:
     """Parameters the body treats as tensors: annotated `Tensor`, a tensor method called on them
     (`x.sigmoid()`), or passed first to a torch function (`torch.exp(x)`, `F.relu(x)`).  Without such
     evidence a parameter may just as well be a size.  Read off the source text: this runs for every
-    function the analysis enters, and a regex is much cheaper than a walk of the tree."""
+    function the analysis enters, and a regex is much cheaper than a walk of the tree.  ``text``
+    replaces the function's own (GS601 reads it with the statement it judges blanked out)."""
     wanted = set(params)
     found = set()
     for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
@@ -120,7 +121,8 @@ def tensor_params(node: FunctionNode, params: list[str], ctx: ModuleContext) -> 
     rest = wanted - found
     if not rest:
         return found
-    text = "".join(ctx.source.lines[node.lineno - 1 : node.end_lineno])
+    if text is None:
+        text = "".join(ctx.source.lines[node.lineno - 1 : node.end_lineno])
     table = ctx.table
     for name in rest:
         for method in _methods_called_on(text, name):

@@ -71,7 +71,22 @@ class StatementRules:
             self.stmt = outer
 
     def stmt_Expr(self, stmt: ast.Expr, state: State) -> State:
-        self.eval(stmt.value, state)
+        call = stmt.value
+        discarded = None
+        if self.judge is not None and isinstance(call, ast.Call):
+            from gradsafe.analysis.checks.silent import discarded_api
+
+            func = call.func
+            qualname = self.ctx.imports.resolve(func)
+            if isinstance(func, ast.Name) and func.id in state.env:
+                qualname = None
+            found = discarded_api(call, qualname)
+            if found is not None:  # what the call works on, read before the call runs
+                discarded = (found[0], found[1], self.eval(found[1], state))
+        self.eval(call, state)
+        if discarded is not None:
+            api, receiver_node, receiver = discarded
+            self.judge.on_statement(stmt, call, api, receiver_node, receiver, state, self)  # type: ignore[arg-type]
         return state
 
     def stmt_Assign(self, stmt: ast.Assign, state: State) -> State:

@@ -97,6 +97,9 @@ def run_job(job: dict[str, Any], emit: Emit, timeout: float) -> None:
                 **{o.name: f"cannot be used: {o.detail}" for o in outcomes if o.status == Status.UNUSABLE},
             },
             on_phase=lambda phase: emit({"event": "phase", "target": current, "phase": phase}),
+            unsafe=frozenset(
+                Target(Path(path).resolve(), unit) for path, change in changes.items() for unit in change.get("unsafe", ())
+            ),
         )
         for path_text, qualname in job["targets"]:
             current[:] = [path_text, qualname]

@@ -23,6 +23,13 @@ raises an in-place error                   rewrite fails: rejected.  The code ru
                                            where it applies): **repaired**, else rejected
 =========================================  ====================================================
 
+A target whose rewrite holds an **unsafe** fix (``--unsafe-fixes``: the repair of a silent bug,
+such as a discarded result assigned back) cannot be held to "outputs agree": when the original
+runs, the rewrite must *differ* from it (forward outputs, gradients or argument state) and run
+its backward without error: **changed**; when everything agrees, the fix changed nothing on these
+inputs, so the finding it repairs was wrong there: rejected.  (That the new value is the intended
+one is the finding's claim; the rule's fixtures check it against a hand-written reference.)
+
 When the original raised at the in-place call itself (a leaf, a view of a leaf, ``out=``), the
 state of arguments that are leaves requiring grad is not compared: with grad enabled the original
 could never have completed that write, so no caller can rely on it (and the ``no_grad`` reference
@@ -131,6 +138,7 @@ class TargetVerifier:
         scenarios: list[ScenarioOutcome],
         scenario_problems: dict[str, str],
         on_phase: Callable[[str], None],
+        unsafe: frozenset[Target] = frozenset(),
     ) -> None:
         self.worlds = worlds
         self.recorders = recorders
@@ -139,6 +147,7 @@ class TargetVerifier:
         self.scenarios = scenarios
         self.scenario_problems = scenario_problems
         self.on_phase = on_phase
+        self.unsafe = unsafe  # targets whose rewrite holds an unsafe fix: it must change what they compute
         self._done: dict[Target, Decision] = {}
         self._active: set[Target] = set()
 
@@ -293,6 +302,8 @@ class TargetVerifier:
                 Verdict.REJECTED, f"the rewrite raises {rewrite.error.describe()} (the original {ran})"
             )
 
+        if original.error is None and unit.target in self.unsafe:
+            return self._unsafe_change(trial, original, rewrite)
         if original.error is None:
             forward = compare(original.forward(), rewrite.forward(), equal)
             if forward:
@@ -312,6 +323,24 @@ class TargetVerifier:
         if rewrite.ran_backward:
             return self._against_untracked_updates(trial, rewrite, why)
         return self._against_finite_differences(trial, original, rewrite, why)
+
+    def _unsafe_change(self, trial: _Trial, original: Execution, rewrite: Execution) -> Decision:
+        """An unsafe fix on code that runs: the rewrite must compute something else (and its backward ran)."""
+        equal = self.tolerances.equal
+        differences = compare(original.forward(), rewrite.forward(), equal)
+        differences += compare(original.grads, rewrite.grads, equal, label=lambda n: f"grad of {n}")
+        if not differences:
+            return trial.verdict(
+                Verdict.REJECTED,
+                "the unsafe fix is meant to change what the code computes, and on these inputs it changes "
+                "nothing (outputs, gradients and arguments agree): the finding it repairs does not hold here",
+            )
+        return trial.verdict(
+            Verdict.CHANGED,
+            f"the unsafe fix changes what the code computes, as intended: {_first(differences)}; "
+            "the rewrite's backward runs",
+            differences,
+        )
 
     def _run_original(self, trial: _Trial) -> Execution | Decision:
         world = self.worlds[ORIGINAL]
