@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gradsafe.analysis import analyse
-from gradsafe.analysis.checks.silent import pure_calls
+from gradsafe.analysis.pure_calls import pure_calls
 from gradsafe.cli import app
 from gradsafe.files.source import SourceFile
 from gradsafe.findings import Applicability
@@ -82,6 +82,24 @@ def test_a_discarded_result_on_a_known_tensor_is_reported() -> None:
         "    F.relu(h, inplace=True)\n    return h\n",
         # a value read as a device synchronisation
         "import torch\ndef f(x):\n    h = torch.sigmoid(x)\n    h.item()\n    return h\n",
+        # run for its own sake: expected to raise, profiled, in a try body, in a test or a benchmark
+        "import torch, pytest\ndef f(x):\n    h = torch.sigmoid(x)\n    with pytest.raises(RuntimeError):\n"
+        "        h.add(torch.ones(7))\n    return h\n",
+        "import torch\ndef f(x):\n    h = torch.sigmoid(x)\n    with torch.profiler.profile():\n        torch.add(h, h)\n"
+        "    return h\n",
+        "import torch\ndef f(x):\n    h = torch.sigmoid(x)\n    try:\n        h.to('cuda')\n    except RuntimeError:\n"
+        "        pass\n    return h\n",
+        "import torch\ndef test_relu_runs():\n    h = torch.randn(3)\n    h.relu()\n    assert h.shape == (3,)\n",
+        "import torch\ndef bench_clamp(n):\n    h = torch.randn(n)\n    for _ in range(10):\n        h.clamp(0, 1)\n"
+        "    return h\n",
+        # sets and stores `add`; a parameter whose only tensor-looking use is a method call
+        "def f(used, store, key):\n    used.add(key)\n    used.add(key + 1)\n    n = store.add(key, 0)\n"
+        "    store.add(key, 1)\n    return used, n\n",
+        # made by an op nothing knows (a logger), by another library's factory
+        "import torch, logging\nlog = torch._logging.getArtifactLogger(__name__, 'x')\ndef f():\n"
+        "    log.log(logging.INFO, 'x')\n",
+        "import numpy as np\ndef f(n):\n    out = np.empty([n])\n    out.resize((n, 1), refcheck=False)\n"
+        "    return out\n",
         # a timing loop calls the module
         "import torch\ndef bench(model, x):\n    with torch.no_grad():\n        for _ in range(3):\n"
         "            model(x)\n",

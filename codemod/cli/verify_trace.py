@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     epilog="**Examples**\n\n"
     "* `gradsafe verify src/`: prove the fixes `gradsafe fix src/` would write, without writing them\n"
     "* `gradsafe verify --scenario tests/smoke.py:run src/`: with the inputs of a real training step\n\n"
-    "**Exit status**: 0 every rewritten function was verified or repaired, 1 some were rejected or "
+    "**Exit status**: 0 every rewritten function was verified, repaired or changed, 1 some were rejected or "
     "unverified, 2 a file could not be processed or the command line or configuration is wrong.",
 )
 @takes(
@@ -53,8 +53,10 @@ def verify(**options: Any) -> None:
 
     Writes nothing. A function is `verified` (same outputs and gradients), `repaired` (the original
     fails in backward or is silently wrong, and the rewrite matches finite differences of the
-    original), `rejected` (something differs) or `unverified` (no inputs: the line says how to
-    provide them). `gradsafe diff` and `fix` emit only verified and repaired rewrites.
+    original), `changed` (an unsafe fix, `--unsafe-fixes`: the rewrite computes something else, as
+    a silent bug's repair must, and its backward runs), `rejected` (something differs) or
+    `unverified` (no inputs: the line says how to provide them). `gradsafe diff` and `fix` emit
+    only verified, repaired and changed rewrites.
     """
 
     def body() -> int:

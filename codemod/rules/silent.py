@@ -19,9 +19,12 @@ DISCARDED_RESULT = register(
             tensor and changes nothing (`x.masked_fill(mask, v)`, `x.clamp(0, 1)`, `x.add(b)`,
             `torch.clamp(x, 0)`, `F.normalize(x)`, `x.float()`, `x.to(device)`, `x.detach()`, ...)
             on a value the analysis knows is a tensor.  The ops are those of the op table that
-            have an in-place twin (`clamp` / `clamp_`) or are known functional ops; a module's
-            `model.to(device)` (which moves the module itself) and the in-place twins are not
-            reported.
+            have an in-place twin (`clamp` / `clamp_`) or are known functional ops.  Not reported:
+            a module's `model.to(device)` (which moves the module itself), the in-place twins,
+            calls passing `out=` or `inplace=`, values that only the method name suggests are
+            tensors (a parameter nothing else shows is one, `set.add`, `np.ndarray.resize`), and
+            ops run for their own sake: in a test or benchmark function, a `try` body, or a `with`
+            block other than a grad mode (`pytest.raises`, a profiler, a timer).
         """,
         why_bad="""
             The call computes a new tensor and throws it away: `x` is exactly what it was.  The
@@ -50,9 +53,10 @@ DISCARDED_RESULT = register(
         fix_safety="""
             The fix assigns the result back to the receiver (`x = x.masked_fill(...)`), never the
             in-place twin blindly: later readers of `x` then see the new value, which is what the
-            author meant.  It is offered only when the receiver is a plain name (an attribute or
-            subscript could be an alias the rebinding would not reach) and the value is not read
-            through another live name.
+            author meant.  It is offered when the receiver is a local name that is read afterwards
+            and no other live name holds the tensor, or an attribute ending in `.data` or `.grad`
+            (`p.grad.data = p.grad.data.clamp(-1, 1)`: the tensor every reader of `p.grad` holds
+            changes); other attributes, globals and names nobody reads again get no fix.
         """,
     )
 )

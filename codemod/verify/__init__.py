@@ -18,9 +18,12 @@ parameter, and state of every argument after the call); ``repaired`` (the origin
 autograd in-place error, or ran with wrong gradients, and the rewrite matches finite differences
 of the original, with the gradient of ``functionalize(original)`` as a second opinion; or, for code that
 runs backward itself, the original with its post-backward parameter updates untracked);
-``rejected`` (the detail and ``mismatches`` say what differed and by how much); ``unverified``
-(no inputs, or the original cannot run on them; the detail says how to provide inputs).
-Only ``verified`` and ``repaired`` hunks should be emitted by default (``Verdict.emit_by_default``).
+``changed`` (a target whose rewrite holds an unsafe fix, ``--unsafe-fixes``: it computes something
+else than the original, as a silent bug's repair must, and its backward runs); ``rejected`` (the
+detail and ``mismatches`` say what differed and by how much; for an unsafe fix, that nothing did);
+``unverified`` (no inputs, or the original cannot run on them; the detail says how to provide inputs).
+Only ``verified``, ``repaired`` and ``changed`` hunks should be emitted by default
+(``Verdict.emit_by_default``).
 
 **Inputs**, in order: calls recorded while the configured *scenarios* run (zero-argument
 callables, run against both versions and compared as whole programs too), user *examples*

@@ -1,32 +1,20 @@
 """GS6xx, the analysis of ``gradsafe.rules.silent``: silent bugs, code that runs and computes something else.
 
 GS601 is about a statement, not a write: an expression statement whose call returns a new tensor
-and changes nothing, on a receiver the interpreter knows is a tensor.  Which calls those are comes
-from the op table (``gradsafe.analysis.optable``), which records the out-of-place ops and, for
-each in-place method, its out-of-place twin:
-
-* every ``Tensor.*`` method and ``torch.*`` / ``torch.nn.functional.*`` function of ``ops``
-  (they are recorded because they compute a result autograd may save; none of them mutates) but
-  those whose result is a Python value (``item``, ``size``, ``tolist``: reading one as a statement
-  is a device synchronisation, not a forgotten assignment);
-* the out-of-place twin of every in-place method and function the table knows (``index_fill`` of
-  ``index_fill_``), the twins of ``requires_grad_``-like methods that do not write data excepted;
-* the tensor members ``scripts/optable_members.py`` measured to give back the tensor itself or a
-  new one (``float``, ``cuda``, ``contiguous``, ``to``, ``argmax``...).
-
-A call that passes ``out=`` or ``inplace=`` writes something, so it is never reported.
+and changes nothing (the calls ``gradsafe.analysis.pure_calls`` derives from the op table), on a
+receiver the analysis knows is a tensor, in code that does not run the op for its own sake.  A
+call that passes ``out=`` or ``inplace=`` writes something, so it is never reported.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 from gradsafe.analysis.checks.base import RuleAnalysis, Statement, Verdict, short
 from gradsafe.analysis.interpreter.scope import tensor_params
-from gradsafe.analysis.optable import OpTable, load
+from gradsafe.analysis.pure_calls import pure_calls
 from gradsafe.analysis.remedies import Plan
 from gradsafe.analysis.source_text import unparse
 from gradsafe.analysis.values import Kind
@@ -34,80 +22,14 @@ from gradsafe.findings import Applicability, Fix, FixKind, FixSafety, Related
 from gradsafe.rules.silent import DISCARDED_RESULT
 from gradsafe.transforms.params import AssignBackParams
 
-# What `optable_members.py` says a member gives back: a tensor (itself, a copy, one without grad).
-_TENSOR_RESULTS = frozenset({"self", "no_grad", "zero_grad"})
 _WRITING_KEYWORDS = frozenset({"out", "inplace"})
-
-
-@dataclass(frozen=True)
-class PureCalls:
-    """The tensor methods (``clamp``) and torch functions (``torch.clamp``) that return a new tensor and mutate nothing."""
-
-    methods: frozenset[str]
-    functions: frozenset[str]
-    twins: dict[str, str]  # out-of-place name -> its in-place twin ("clamp" -> "clamp_"), for the message
-
-
-@lru_cache(maxsize=1)
-def pure_calls(table: OpTable | None = None) -> PureCalls:
-    table = table or load()
-    value_members = {name for name, result in table.tensor_methods.items() if result not in _TENSOR_RESULTS}
-    methods: set[str] = set()
-    functions: set[str] = set()
-    twins: dict[str, str] = {}
-    for name, info in table.ops.items():
-        short_name = name.rsplit(".", 1)[1]
-        if short_name.endswith("_") or short_name.startswith("_"):
-            continue
-        if info.kind == "method" and short_name not in value_members:
-            methods.add(short_name)
-        elif info.kind == "function":
-            functions.add(name)
-        if info.inplace_variant:
-            twins[short_name] = info.inplace_variant
-    for inplace in table.inplace_methods.values():
-        if inplace.out_of_place and inplace.mutates_data and not inplace.out_of_place.startswith("_"):
-            methods.add(inplace.out_of_place)
-            twins.setdefault(inplace.out_of_place, inplace.name)
-    for inplace_name, out_of_place in table.inplace_functions.items():
-        if not out_of_place.rsplit(".", 1)[1].startswith("_"):
-            functions.add(out_of_place)
-            twins.setdefault(out_of_place.rsplit(".", 1)[1], inplace_name.rsplit(".", 1)[1])
-    methods |= {name for name, result in table.tensor_methods.items() if result in _TENSOR_RESULTS and not name.endswith("_")}
-    return PureCalls(frozenset(methods), frozenset(functions), twins)
-
-
-def discarded_api(call: ast.Call, qualname: str | None) -> tuple[str, ast.expr] | None:
-    """The op-table name of a pure call and the expression it works on, or None.
-
-    ``qualname`` is what the callee resolves to through the file's imports (``torch.clamp``), None
-    for a method call.  Only receivers that can be evaluated again without effect (a name, an
-    attribute of one) are returned: the interpreter reads them before it interprets the call.
-    """
-    pure = pure_calls()
-    func = call.func
-    if qualname is not None:
-        if qualname not in pure.functions:
-            return None
-        receiver = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "input"), None)
-    elif isinstance(func, ast.Attribute) and func.attr in pure.methods:
-        qualname, receiver = f"Tensor.{func.attr}", func.value
-    else:
-        return None
-    if receiver is None or not _plain_reference(receiver):
-        return None
-    return qualname, receiver
-
-
-def _plain_reference(node: ast.expr) -> bool:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
 
 
 def discarded_result(s: Statement) -> Verdict | None:
     """GS601: ``x.clamp(0, 1)`` as a statement, ``x`` a tensor: the clamped tensor is thrown away."""
-    if not s.api or s.receiver.kind is not Kind.TENSOR or _only_named_a_tensor(s):
+    if not s.api or s.receiver.kind is not Kind.TENSOR or not _known_tensor(s) or _only_named_a_tensor(s):
+        return None
+    if _called_for_its_own_sake(s):
         return None
     if any(k.arg in _WRITING_KEYWORDS for k in s.call.keywords):
         return None
@@ -117,6 +39,58 @@ def discarded_result(s: Statement) -> Verdict | None:
     return Verdict(DISCARDED_RESULT)
 
 
+def _known_tensor(s: Statement) -> bool:
+    """The receiver's tensors come from somewhere the analysis knows: not from an op nothing knows
+    (``torch._logging.getArtifactLogger(...)``), nor from a factory outside torch (``np.empty``)."""
+    if not s.receiver.sids:
+        return False
+    ctx = s.fix.ctx
+    for sid, facts in s.state.storages(s.receiver):
+        kind = ctx.site_kind(sid)
+        if kind == "opaque":
+            return False
+        if kind == "alloc" and facts.fresh and not facts.label.startswith(("`torch.", "`nn.")):
+            return False  # a factory by its name alone: `np.empty(...)`, `zeros(...)` of another library
+    return True
+
+
+# Context managers that set how the code runs, not what it observes: a statement in their block is
+# ordinary code.  Any other `with` (a profiler, a timer, `pytest.raises`, `assertRaises`) or a `try`
+# body may run the op for its own sake: to time it, profile it or see it raise.
+_MODE_MANAGERS = frozenset(
+    {"no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "autocast", "device", "default_device"}
+)
+# Functions whose calls are there to be run: tests (does it raise, does it run?), benchmarks, warm-ups.
+_EXERCISING = ("test", "bench", "warmup", "warm_up", "profile", "time_", "timeit")
+
+
+def _called_for_its_own_sake(s: Statement) -> bool:
+    """The op is run for its side effects on the run itself: timed, profiled, or expected to raise."""
+    node = s.scope.node
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        name = node.name.lower().lstrip("_")
+        if name.startswith(_EXERCISING) or "benchmark" in name:
+            return True
+    line = s.stmt.lineno
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.With, ast.AsyncWith)) and _inside(line, inner.body):
+            if not all(_mode_manager(item.context_expr) for item in inner.items):
+                return True
+        elif isinstance(inner, ast.Try) and inner.handlers and _inside(line, inner.body):
+            return True
+    return False
+
+
+def _inside(line: int, body: list[ast.stmt]) -> bool:
+    return bool(body) and body[0].lineno <= line <= (body[-1].end_lineno or body[-1].lineno)
+
+
+def _mode_manager(expr: ast.expr) -> bool:
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+    return name in _MODE_MANAGERS
+
+
 def _only_named_a_tensor(s: Statement) -> bool:
     """The receiver is a parameter that only this very call shows to be a tensor.
 
@@ -124,8 +98,9 @@ def _only_named_a_tensor(s: Statement) -> bool:
     a method name alone does not show that: lists, strings, arrays, data frames and modules have
     `copy`, `strip`, `clip`, `float`, `to` too (``model.to(device)`` moves the module and returns
     it).  So for a method call on a parameter (outside ``forward``, whose inputs are tensors), the
-    evidence must come from the rest of the function, and calls of the methods modules have too
-    (``model.float()``, ``model.cuda()``) are no evidence either.  A torch function
+    evidence must come from the rest of the function, and not from its method calls at all
+    (``used.add(name)`` twice, ``count = store.add(key, 0)``, ``model.float()`` are no evidence):
+    a ``Tensor`` annotation, or the parameter passed to a torch function.  A torch function
     (``torch.clamp(x, 0)``) shows it by itself.
     """
     name = s.name
@@ -138,16 +113,21 @@ def _only_named_a_tensor(s: Statement) -> bool:
     if not facts or not all(f.arg == name for _, f in facts):
         return False  # rebound to a value the function computed
     lines = s.fix.ctx.source.lines[node.lineno - 1 : node.end_lineno]
-    first, last = s.stmt.lineno - node.lineno, (s.stmt.end_lineno or s.stmt.lineno) - node.lineno
-    text = "".join("\n" if first <= i <= last else line for i, line in enumerate(lines))
-    text = _module_method_calls(tuple(s.fix.ctx.table.module_methods), name).sub("(", text)
+    blank: set[int] = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Call):
+            func = inner.value.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == name:
+                blank.update(range(inner.lineno - node.lineno, (inner.end_lineno or inner.lineno) - node.lineno + 1))
+    text = "".join("\n" if i in blank else line for i, line in enumerate(lines))
+    text = _method_calls(name).sub("(", text)
     return name not in tensor_params(node, [name], s.fix.ctx, text)
 
 
 @lru_cache(maxsize=256)
-def _module_method_calls(methods: tuple[str, ...], name: str) -> re.Pattern[str]:
-    """``name.to(``, ``name.float(``...: calls that a module answers as well as a tensor."""
-    return re.compile(rf"(?<![\w.]){re.escape(name)}\.(?:{'|'.join(map(re.escape, methods))})\s*\(")
+def _method_calls(name: str) -> re.Pattern[str]:
+    """``name.add(``, ``name.to(``...: a method name is no evidence (sets add, stores add, modules move)."""
+    return re.compile(rf"(?<![\w.]){re.escape(name)}\.\w+\s*\(")
 
 
 def _op_name(s: Statement) -> str:

@@ -74,7 +74,7 @@ class StatementRules:
         call = stmt.value
         discarded = None
         if self.judge is not None and isinstance(call, ast.Call):
-            from gradsafe.analysis.checks.silent import discarded_api
+            from gradsafe.analysis.pure_calls import discarded_api
 
             func = call.func
             qualname = self.ctx.imports.resolve(func)
@@ -86,7 +86,7 @@ class StatementRules:
         self.eval(call, state)
         if discarded is not None:
             api, receiver_node, receiver = discarded
-            self.judge.on_statement(stmt, call, api, receiver_node, receiver, state, self)  # type: ignore[arg-type]
+            self.judge.on_statement(stmt, call, api, receiver_node, receiver, state, self)
         return state
 
     def stmt_Assign(self, stmt: ast.Assign, state: State) -> State:
