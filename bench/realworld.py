@@ -13,7 +13,7 @@ For each case (``tests/realworld/README.md``), in scratch copies under a tempora
   fixes included: they are what repairs a silent-bug case, and one applied to a safe case counts
   against the product as a change); the copy is then run
   (``kit.judge_rewrite``) and compared with the recorded reference values;
-* **trace**: ``gradsafe trace --fix --scenario <entry>:run``, judged the same way;
+* **trace**: ``gradsafe trace --fix --checksum-saved --scenario <entry>:run``, judged the same way;
 * **wrong rewrite**: a changed file that computes other values, or raises an error other than the
   case's own, after ``fix`` or ``trace --fix``;
 * a safe case counts as **flagged** when ``check`` reports anything, and **changed** when ``fix``
@@ -135,7 +135,7 @@ def evaluate(case_id: str) -> Result:
         # The program's own exit status passes through trace, so the report says whether it saw a hazard
         # (text: --format json is refused with --fix, see the report of this suite).
         code, output, report = _command(
-            ["trace", "--isolated", "--fix", "--root", ".", "--scenario", scenario], root, cache)
+            ["trace", "--isolated", "--fix", "--checksum-saved", "--root", ".", "--scenario", scenario], root, cache)
         result.trace, result.trace_detail = _judged(case, entry, code, output)
         result.trace_found = bool(FINDING_LINE.search(report)) or result.trace in CHANGED
         if result.trace == kit.UNCHANGED and result.trace_found:
@@ -252,7 +252,7 @@ Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 Each case is copied to a scratch directory; **detected** means `gradsafe check --isolated` (default
 policy) reports at least one finding; **fixed by fix** means `gradsafe fix --scenario <entry>:run`
 (verification on) changed the file and the changed program computes the recorded reference values;
-**found by trace** means `gradsafe trace --fix --scenario <entry>:run` reported a hazard during the
+**found by trace** means `gradsafe trace --fix --checksum-saved --scenario <entry>:run` reported a hazard during the
 run, **fixed by trace** that it changed the file and the result is right; a **wrong rewrite**
 is a changed file that computes other values or raises another error (counted once per command);
 a safe case is **flagged** when `check` reports anything and **changed** when either command

@@ -9,6 +9,7 @@ the work.
     python bench/trace_overhead.py                  # both models, 300 steps, 5 rounds
     python bench/trace_overhead.py --floor          # also: empty instruments, torch's own cost
     python bench/trace_overhead.py --model mlp --profile   # where the traced time goes
+    python bench/trace_overhead.py --checksum-saved  # also: traced with `--checksum-saved` (GS603)
 
 Two models: ``mlp`` (3 Linear layers, 256 wide, batch 64: tiny ops, the worst case for a per-op
 cost) and ``cnn`` (two 3x3 convolutions on 32x32 images, batch 32: ops of a realistic size).
@@ -77,8 +78,9 @@ def train(build: Callable[[], tuple[nn.Module, torch.Tensor, torch.Tensor]], ste
     return time.perf_counter() - start
 
 
-def traced(build: Callable[[], tuple[nn.Module, torch.Tensor, torch.Tensor]], steps: int, root: Path) -> float:
-    with Detector(root) as detector:
+def traced(build: Callable[[], tuple[nn.Module, torch.Tensor, torch.Tensor]], steps: int, root: Path,
+           *, checksum_saved: bool = False) -> float:
+    with Detector(root, checksum_saved=checksum_saved) as detector:
         seconds = train(build, steps)
     if detector.events:
         raise AssertionError(f"the benchmark loop is clean, but the detector reported {detector.events}")
@@ -117,6 +119,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 keeps timings stable)")
     parser.add_argument("--profile", action="store_true", help="cProfile one traced run instead of timing")
     parser.add_argument("--floor", action="store_true", help="also time the instruments with empty bodies")
+    parser.add_argument("--checksum-saved", action="store_true",
+                        help="also time the detector checksumming saved tensors (`gradsafe trace --checksum-saved`)")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     names = list(MODELS) if options.model == "all" else [options.model]
@@ -134,15 +138,17 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {options.threads} thread(s), {options.steps} steps, {options.rounds} rounds")
     for name in names:
-        runs: dict[str, list[float]] = {"untraced": [], "traced": [], "empty": []}
+        runs: dict[str, list[float]] = {"untraced": [], "traced": [], "checksums": [], "empty": []}
         for _ in range(options.rounds):
             runs["untraced"].append(train(MODELS[name], options.steps))
             runs["traced"].append(traced(MODELS[name], options.steps, root))
+            if options.checksum_saved:
+                runs["checksums"].append(traced(MODELS[name], options.steps, root, checksum_saved=True))
             if options.floor:
                 runs["empty"].append(empty(MODELS[name], options.steps, root))
         base = statistics.median(runs["untraced"])
         line = f"{name:4} untraced {1e3 * base / options.steps:7.3f} ms/step"
-        for label in ("traced", "empty"):
+        for label in ("traced", "checksums", "empty"):
             if runs[label]:
                 cost = statistics.median(runs[label])
                 line += f"   {label} {1e3 * cost / options.steps:7.3f} ms/step ({cost / base:4.2f}x)"

@@ -36,7 +36,7 @@ def test_every_option_of_a_file_command_is_an_invocation_field() -> None:
     fields = {field.name for field in dataclasses.fields(Invocation)}
     for name in ("check", "diff", "fix", "verify"):
         assert set(_options(name)) <= fields, name
-    own = {"command", "scenario", "root", "stop_at_first", "fix"}
+    own = {"command", "scenario", "root", "stop_at_first", "checksum_saved", "fix"}
     assert set(_options("trace")) - own <= fields
 
 

@@ -64,6 +64,8 @@ class Summary:
     # param -> the iteration/unpacking inside the function whose elements it writes in place:
     # given a tensor, the write hits an output of `unbind` (GS301 at the call).
     unbound: dict[str, Producer] = field(default_factory=dict)
+    # params whose only writes go through a NumPy view (`a = t.numpy(); a *= 2`): invisible to autograd
+    numpy_written: frozenset[str] = frozenset()
 
 
 class ModuleContext:

@@ -386,17 +386,19 @@ def _scope(ctx: ModuleContext, qualname: str, node: ast.AST, cls: str | None) ->
 
 # ---------------------------------------------------------------------- whole-file decisions
 def _check_module_flags(judges: list[ScopeJudge], findings: list[Finding]) -> list[Finding]:
-    """Flip a module's ``inplace`` only if no call of it relies on the in-place write."""
-    problems: dict[Span, str] = {}
+    """Flip a module's ``inplace`` only if no call of it relies on the in-place write (an unsafe fix
+    changes its own call's result on purpose: only the module's other calls count for it)."""
+    problems: dict[Span, list[tuple[Span, str]]] = {}
     for judge in judges:
         for use, problem in judge.module_uses:
             site = use.module.site if use.module is not None else None
-            if site is not None and problem and site not in problems:
-                problems[site] = problem
+            if site is not None and problem:
+                problems.setdefault(site, []).append((use.span, problem))
     out = []
     for f in findings:
         if f.fix is not None and f.fix.kind is FixKind.INPLACE_FLAG and InplaceFlagParams.of(f.fix).mode == "construction":
-            problem = problems.get(f.fix.target)
+            found = [p for span, p in problems.get(f.fix.target, []) if not (f.fix.unsafe and span == f.span)]
+            problem = found[0] if found else None
             if problem:
                 f = replace(f, fix=None, unfixable_reason=f"another call of this module: {problem}")
         out.append(f)

@@ -63,6 +63,7 @@ class Alias(enum.Enum):
     NONE = "none"
     DETACH = "detach"  # shares storage and version counter, does not require grad
     DATA = "data"  # shares storage only: writes are invisible to autograd
+    NUMPY = "numpy"  # a NumPy array on the tensor's memory (`t.numpy()`): writes are invisible to autograd
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,11 @@ def trace(
     stop_at_first: Annotated[
         bool, typer.Option("--stop-at-first", help="Raise at the first hazardous line instead of running on.")
     ] = False,
+    checksum_saved: Annotated[
+        bool, typer.Option("--checksum-saved", help="Checksum every tensor saved for backward and compare it when "
+                           "backward uses it: reports writes no torch op made (NumPy views, torch.from_numpy "
+                           "buffers; GS603). Costs time and CPU tensors only.")
+    ] = False,
     fix: Annotated[
         bool, typer.Option("--fix", help="Fix the lines the run names (verified like `gradsafe fix`), and write them.")
     ] = False,
@@ -147,7 +152,8 @@ def trace(
         )
         project = (root or run.settings.root).resolve()
         try:
-            traced = run_traced(command or None, root=project, scenario=scenario, stop_at_first=stop_at_first)
+            traced = run_traced(command or None, root=project, scenario=scenario, stop_at_first=stop_at_first,
+                                checksum_saved=checksum_saved)
         except OSError as exc:
             raise UsageError(f"cannot run {command[0] if command else scenario}: {exc.strerror or exc}") from None
         for problem in traced.errors:

@@ -153,6 +153,7 @@ def _load() -> None:
         policy,
         saved_tensors,
         silent,
+        silent_aliasing,
         suppression,
         views,
     )

@@ -1,4 +1,4 @@
-"""``python -m gradsafe.trace [--root DIR] [--stop-at-first] (--scenario SPEC | -- COMMAND...)``.
+"""``python -m gradsafe.trace [--root DIR] [--stop-at-first] [--checksum-saved] (--scenario SPEC | -- COMMAND...)``.
 
 Runs the command under the detector and, once it has finished, prints one
 ``path:line:col: CODE message`` line per hazard on stdout (after whatever the program printed)
@@ -27,6 +27,8 @@ def main(args: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: the current directory)")
     parser.add_argument("--stop-at-first", action="store_true", help="raise at the first hazard instead of continuing")
+    parser.add_argument("--checksum-saved", action="store_true",
+                        help="checksum saved tensors and compare at backward: writes no torch op made (GS603)")
     parser.add_argument("--scenario", metavar="SPEC", help="call a function instead: 'pkg.mod:fn' or 'path.py:fn'")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after '--'")
     options = parser.parse_args(args)
@@ -37,7 +39,8 @@ def main(args: list[str] | None = None) -> int:
         return USAGE_ERROR
     try:
         result = run_traced(
-            command or None, root=options.root, scenario=options.scenario, stop_at_first=options.stop_at_first
+            command or None, root=options.root, scenario=options.scenario, stop_at_first=options.stop_at_first,
+            checksum_saved=options.checksum_saved,
         )
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -59,6 +59,7 @@ def run_traced(
     root: str | os.PathLike[str],
     scenario: str | None = None,
     stop_at_first: bool = False,
+    checksum_saved: bool = False,
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     capture: bool = False,
@@ -73,7 +74,8 @@ def run_traced(
     directory): hazards are reported at lines of files under it, with paths relative to it.
     ``cwd`` is the program's working directory, ``env`` replaces ``os.environ`` for it.  With
     ``capture`` the program's output is returned in the result instead of going to this
-    process's streams.  Raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds (the
+    process's streams.  ``checksum_saved`` checksums every saved tensor and compares at backward,
+    to catch writes no torch op made (GS603; see ``runtime.checksums``).  Raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds (the
     program is killed) and ``OSError`` if the command cannot be started.
     """
     if (argv is None) == (scenario is None):
@@ -93,7 +95,8 @@ def run_traced(
     session = Path(tempfile.mkdtemp(prefix="gradsafe-trace-"))
     try:
         shutil.copyfile(_RUNTIME_DIR / "bootstrap.py", session / "sitecustomize.py")
-        config = {"root": str(root), "stop_at_first": stop_at_first, "runtime": str(_RUNTIME_DIR)}
+        config = {"root": str(root), "stop_at_first": stop_at_first, "checksum_saved": checksum_saved,
+                  "runtime": str(_RUNTIME_DIR)}
         (session / CONFIG).write_text(json.dumps(config), encoding="utf-8")
         completed = _run(command, _child_env(env, session), workdir, capture, timeout)
         records = read_session(session)

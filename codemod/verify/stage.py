@@ -271,8 +271,19 @@ _WORST_FIRST = ("rejected", "unverified", "changed", "repaired", "verified")
 
 
 def _unsafe_units(result: FileResult) -> tuple[str, ...]:
-    """The units whose rewrite applied an unsafe fix: verification must see them change what they compute."""
-    units = {scope_unit(a.finding.scope) for a in result.applied if a.finding.fix is not None and a.finding.fix.unsafe}
+    """The units whose rewrite applied an unsafe fix: verification must see them change what they compute.
+    Those are the finding's own unit and the unit the fix edits (``inplace=False`` in ``__init__``
+    for a finding in ``forward``), whose callers then see the change."""
+    from gradsafe.verify.changes import unit_at_line
+
+    unsafe = [a for a in result.applied if a.finding.fix is not None and a.finding.fix.unsafe]
+    units = {scope_unit(a.finding.scope) for a in unsafe}
+    if unsafe and result.edit is not None:
+        for a in unsafe:
+            assert a.finding.fix is not None
+            edited = unit_at_line(result.edit.source.text, a.finding.fix.target.line)
+            if edited is not None:
+                units.add(edited)
     return tuple(sorted(units))
 
 

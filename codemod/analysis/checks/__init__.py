@@ -4,7 +4,7 @@
 ``gradsafe.analysis.checks.<family>`` decides when a write breaks it, words the finding and plans
 the fix (see ``checks.base`` for the shapes of those hooks).  The families, one to one:
 ``saved_tensors`` (GS1), ``leaves`` (GS2), ``views`` (GS3), ``data_aliases`` (GS4),
-``arguments`` (GS5), ``silent`` (GS6), ``policy`` (GS9).
+``arguments`` (GS5), ``silent`` (GS6: GS601) with ``silent_aliasing`` (GS602, GS603), ``policy`` (GS9).
 
 ``CHECKS`` is the order of the decision: the judge (``gradsafe.analysis.hazards``) asks each check
 in turn and the first verdict wins.  The order mirrors autograd's own: a ``.data`` write is never
@@ -21,14 +21,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradsafe.analysis.checks import arguments, data_aliases, leaves, policy, saved_tensors, silent, views
+from gradsafe.analysis.checks import (
+    arguments,
+    data_aliases,
+    leaves,
+    policy,
+    saved_tensors,
+    silent,
+    silent_aliasing,
+    views,
+)
 from gradsafe.analysis.checks.base import Check, RuleAnalysis, StatementCheck
 from gradsafe.rules import Rule
 
-FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, silent, policy)
+FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, silent, silent_aliasing, policy)
 
 CHECKS: tuple[Check, ...] = (
     data_aliases.write_through_data,  # GS401, GS403; no other rule for a `.data` write
+    silent_aliasing.numpy_view_written,  # GS603; no other rule for a write through a NumPy view
     arguments.helper_writes_leaf,  # GS502 (a leaf)
     leaves.leaf_mutated,  # GS204, GS203, GS202, GS201
     views.multi_output_view_mutated,  # GS301
@@ -38,6 +48,7 @@ CHECKS: tuple[Check, ...] = (
     data_aliases.detach_alias_overwrites_saved,  # GS402
     saved_tensors.saved_tensor_overwritten,  # GS101, GS102
     leaves.buffer_attached,  # GS205
+    silent_aliasing.clobbered_read,  # GS602 (before GS501: the caller's tensor clobbered is the same write)
     arguments.argument_mutated,  # GS501
     policy.inplace_in_differentiable_code,  # GS901
 )

@@ -16,7 +16,7 @@ from gradsafe.analysis.interpreter.syntax import truthy
 from gradsafe.analysis.interpreter.tables import HARMLESS_BUILTINS, ITER_BUILTINS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
-from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
+from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
 
 class CallRules(InterpreterBase):
@@ -134,6 +134,8 @@ class CallRules(InterpreterBase):
                 if through is not None and ref.kind is Kind.TENSOR and ref.view is not View.MULTI:
                     # The helper iterates the tensor and writes its rows: outputs of `unbind`.
                     ref = ref.with_(view=View.MULTI, producer=through)
+                if param in summary.numpy_written:
+                    ref = ref.with_(alias=Alias.NUMPY)  # the helper writes a NumPy view of it
                 self.mutate(Form.HELPER, qualname, node, arg_node, ref, state, operands=[], operand_nodes=[],
                             helper=qualname, helper_span=span, method=op, bound_to=bound_to, grad_on=grad_on)
         for param, saves in summary.saved.items():

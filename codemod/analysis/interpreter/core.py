@@ -17,6 +17,7 @@ from gradsafe.analysis.interpreter.calls import CallRules
 from gradsafe.analysis.interpreter.containers import container_params
 from gradsafe.analysis.interpreter.expressions import ExpressionRules
 from gradsafe.analysis.interpreter.modules import ModuleCalls
+from gradsafe.analysis.interpreter.numpy_views import NumpyCalls
 from gradsafe.analysis.interpreter.scope import Scope, scalar_params, tensor_params
 from gradsafe.analysis.interpreter.statements import StatementRules
 from gradsafe.analysis.interpreter.syntax import mentions_grad, reads_grad_of, short_text
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
 
 
-class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, ModuleCalls):
+class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, ModuleCalls, NumpyCalls):
     """Interprets one function body (or the module body) once."""
 
     def __init__(self, ctx: ModuleContext, scope: Scope, judge: MutationJudge | None = None) -> None:

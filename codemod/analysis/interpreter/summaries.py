@@ -102,10 +102,14 @@ def summarize(ctx: ModuleContext, qualname: str) -> Summary | None:
     ends = [s for s in [final] + interp.return_states if s is not None]
     mutated: dict[str, tuple[Span, str, bool]] = {}
     unbound: dict[str, Producer] = {}
+    numpy_written: set[str] = set()
+    direct: set[str] = set()
     for mutation, _ in interp.mutations:
         if mutation.through_data:
             continue
         for name, sid in arg_sids.items():
+            if sid in mutation.target.sids:
+                (numpy_written if mutation.target.alias is Alias.NUMPY else direct).add(name)
             if sid in mutation.target.sids and name not in mutated:
                 mutated[name] = (mutation.span, mutation.op, mutation.grad_on)
             producer = mutation.target.producer
@@ -147,4 +151,5 @@ def summarize(ctx: ModuleContext, qualname: str) -> Summary | None:
         returns_tensor=returns_tensor,
         returns_grad=Tri.MAYBE if returns_grad is None else returns_grad,
         unbound=unbound,
+        numpy_written=frozenset(numpy_written - direct),
     )

@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterable
 
 from gradsafe.analysis.interpreter.base import InterpreterBase
+from gradsafe.analysis.interpreter.numpy_views import numpy_view
 from gradsafe.analysis.interpreter.syntax import display_op, literal_kinds, truthy
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.optable import PARAMS_TRIGGER, InplaceInfo, OpInfo
@@ -50,6 +51,10 @@ class TorchApiCalls(InterpreterBase):
         if qualname in self.ctx.table.inplace_functions or (short.endswith("_") and not short.endswith("__") and qualname.startswith(("torch.", "torch.nn.functional."))
                                                              and table.inplace_functions.get(qualname) is not None):
             return self.call_inplace_function(qualname, node, state, bound_to)
+        if qualname.startswith("numpy."):
+            handled = self.call_numpy(qualname, node, state)  # type: ignore[attr-defined]
+            if handled is not None:
+                return handled
         info = table.lookup(qualname)
         if info is not None and info.kind == "module":
             return self.construct_module(qualname, node, state)
@@ -236,6 +241,9 @@ class TorchApiCalls(InterpreterBase):
             self.eval_args(node, state)
             state.update(receiver.sids, leaf=Tri.NO)
             return receiver.with_(grad=Tri.NO)
+        if method == "numpy" and receiver.kind is Kind.TENSOR and receiver.sids and receiver.alias is not Alias.DATA:
+            self.eval_args(node, state)
+            return numpy_view(receiver, "numpy()", node, self.ctx)
         if method in self.members.no_grad_methods:
             self.eval_args(node, state)
             if method in self.members.value_methods:

@@ -45,7 +45,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import events, ops, storage, torch_errors
+from . import checksums, events, ops, storage, torch_errors
 from .events import Event, EventLog, describe_tensor
 from .naming import written_name
 from .sites import SiteFinder, SiteRef, library_dirs, ref_of
@@ -85,6 +85,7 @@ class _Saved:
     """One tensor autograd saved, while the node that saved it may still need it."""
 
     __slots__ = (
+        "checksum",
         "is_result",
         "key",
         "node",
@@ -115,6 +116,7 @@ class _Saved:
         self.saved_by: str | None = None  # None until the op it is an input of runs
         self.unpacked = False  # a backward has used it (and kept the graph)
         self.stale: Event | None = None  # a write after that, reported only if used again
+        self.checksum: int | None = None  # of its bytes, with ``checksum_saved`` (see ``checksums``)
 
     def original_tensor(self) -> torch.Tensor | None:
         """The tensor autograd was given (None if only the alias outlived it)."""
@@ -284,8 +286,10 @@ class Detector:
         *,
         stop_at_first: bool = False,
         on_event: Callable[[Event], None] | None = None,
+        checksum_saved: bool = False,
     ) -> None:
         self.root = os.fspath(root)
+        self.checksum_saved = checksum_saved  # compare saved tensors' bytes at unpack (GS603)
         self.stop_at_first = stop_at_first
         self.hazard: InplaceHazard | None = None  # to raise from the hook the program called
         self.on_event = on_event
@@ -372,6 +376,8 @@ class Detector:
         entry.version = entry.seen = tensor._version
         entry.requires_grad = tensor.requires_grad
         entry.key = storage.storage_key(tensor)
+        if self.checksum_saved:
+            entry.checksum = self._checksum(tensor)
         if entry.key:
             self.index.setdefault(entry.key, set()).add(entry)
         return _Packed(entry, self.index)
@@ -415,8 +421,34 @@ class Detector:
                 self.report(stale)
             hazard = self.settle()
             raise hazard if hazard is not None else RuntimeError(self._version_mismatch(entry))
+        if (entry.checksum is not None and self._checksum(tensor) != entry.checksum
+                and not checksums.unversioned_by_its_op(entry.saved_by, tensor, entry.requires_grad)):
+            self._unseen_write(entry)
+            hazard, self.hazard = self.hazard, None
+            if hazard is not None:
+                raise hazard
         entry.unpacked = True
         return tensor
+
+    @staticmethod
+    def _checksum(tensor: torch.Tensor) -> int | None:
+        with torch._C.DisableTorchFunction():  # reading bytes is no call of the program's
+            return checksums.checksum(tensor)
+
+    def _unseen_write(self, entry: _Saved) -> None:
+        """The saved bytes changed and no torch op wrote them (GS603, at the line that saved them)."""
+        entry.checksum = self._checksum(entry.tensor)  # one report per change
+        saved_at = entry.site.resolve() if entry.site is not None else None
+        self.report(
+            Event(
+                code=events.UNSEEN_WRITE,
+                op="a write outside torch",
+                site=saved_at,
+                tensor=describe_tensor(str(entry.tensor.dtype), entry.tensor.shape),
+                saved_by=entry.saved_by or "an op",
+                saved_at=saved_at,
+            )
+        )
 
     def _version_mismatch(self, entry: _Saved) -> str:
         tensor = entry.tensor
@@ -454,6 +486,8 @@ class Detector:
                 version = entry.tensor._version
                 code = self._judge(entry, target, bumped=version != entry.seen)
                 entry.seen = version
+                if entry.checksum is not None:  # torch made this write, and it is judged here
+                    entry.checksum = self._checksum(entry.tensor)
                 if code is not None:
                     self._overwrite(code, entry, write)
         hazard, self.hazard = self.hazard, None

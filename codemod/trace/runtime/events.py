@@ -41,6 +41,7 @@ RULE_CODES = {
     "no-grad-view-mutated-with-grad": "GS303",
     "data-write-to-saved": "GS401",
     "detach-alias-write-to-saved": "GS402",
+    "version-counter-bypass": "GS603",
 }
 SAVED_RESULT = RULE_CODES["saved-result-overwritten"]
 SAVED_INPUT = RULE_CODES["saved-input-overwritten"]
@@ -51,9 +52,10 @@ OUT_WITH_GRAD = RULE_CODES["out-argument-with-grad"]
 NO_GRAD_VIEW = RULE_CODES["no-grad-view-mutated-with-grad"]
 DATA_WRITE = RULE_CODES["data-write-to-saved"]
 DETACH_WRITE = RULE_CODES["detach-alias-write-to-saved"]
+UNSEEN_WRITE = RULE_CODES["version-counter-bypass"]  # bytes changed with no torch op (``--checksum-saved``)
 
 # Codes whose events name the op and line that saved the overwritten tensor.
-OVERWRITES = frozenset({SAVED_RESULT, SAVED_INPUT, DATA_WRITE, DETACH_WRITE})
+OVERWRITES = frozenset({SAVED_RESULT, SAVED_INPUT, DATA_WRITE, DETACH_WRITE, UNSEEN_WRITE})
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,11 @@ def message(event: Event, root: str | Path) -> str:
     what = f"`{event.name}`" if event.name else f"a {event.tensor} tensor"
     where = event.site.label(root) if event.site else "an unknown line"
     by = f"`{event.op}`" + (f" (in `{event.via}`)" if event.via else "")
+    if event.code == UNSEEN_WRITE:
+        saved = event.saved_at.label(root) if event.saved_at else "an unknown line"
+        return (f"{what} saved by `{event.saved_by}` at {saved} changed before backward used it, written by "
+                "no torch op (a NumPy view, `torch.from_numpy`, raw storage): autograd's version counter "
+                "did not see it, so backward silently used the new values")
     if event.code in OVERWRITES:
         saved = f"saved by `{event.saved_by}` at {event.saved_at.label(root) if event.saved_at else 'an unknown line'}"
         if event.code == SAVED_INPUT:

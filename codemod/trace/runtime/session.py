@@ -50,7 +50,8 @@ def _start(config: dict[str, Any], writer: EventWriter) -> None:
 
         from .detector import Detector
 
-        detector = Detector(config["root"], stop_at_first=config["stop_at_first"], on_event=writer.event)
+        detector = Detector(config["root"], stop_at_first=config["stop_at_first"], on_event=writer.event,
+                            checksum_saved=bool(config.get("checksum_saved", False)))
         detector.install()
     except Exception:  # the program must run even if tracing cannot
         writer.error(traceback.format_exc())
