@@ -159,6 +159,13 @@ class Ref:
     def is_tensorish(self) -> bool:
         return self.kind in (Kind.TENSOR, Kind.UNKNOWN)
 
+    @property
+    def known_tensor(self) -> bool:
+        """Certainly a tensor, not a value that only may be one: not the result of a call the table
+        does not know (``torch._foreach_mul`` gives a list) nor a join with an unknown value (a dict,
+        a string).  Only iterating such a value is ``unbind``."""
+        return self.kind is Kind.TENSOR and not self.opaque
+
     def join(self, other: "Ref") -> "Ref":
         # Identity first: the copies of an environment share their refs, and `==` compares every field.
         if self is other or self == other:

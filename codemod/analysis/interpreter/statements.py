@@ -272,7 +272,7 @@ class StatementRules:
                     item = value.element
                 elif items:
                     item = join_refs(items)
-                elif value.kind is Kind.TENSOR and isinstance(value_node, ast.expr) and one_tensor(value_node):
+                elif value.known_tensor and isinstance(value_node, ast.expr) and one_tensor(value_node):
                     # Unpacking a tensor unbinds it along dim 0: multi-output views.
                     item = self.unbound(value, value_node, "unpacking of")
                 elif value.kind is Kind.TENSOR:
