@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from gradsafe.analysis.interpreter.scope import Scope
 
 
+# `range(...)`: a sequence of ints, so that `x[i]` for its elements is basic indexing (a view).
+RANGE = Ref(Kind.SEQUENCE, element=VALUE)
+
+
 class CallRules:
     """Call dispatch, argument evaluation, in-file functions, backward (a mixin of ``Interpreter``)."""
 
@@ -79,6 +83,8 @@ class CallRules:
                     self.eval(arg, state)
                 for kw in node.keywords:
                     self.eval(kw.value, state)
+                if func.id == "range":
+                    return RANGE  # its elements are ints: `x[i]` is a view, not a gather
                 return VALUE if func.id not in ("min", "max", "sum", "abs", "round", "next", "iter", "getattr", "super") else UNKNOWN
         callee = self.eval(func, state)
         if callee.kind is Kind.MODULE:

@@ -49,6 +49,8 @@ class StatementRules:
     scope: Scope
     grad_on: bool
     unbound: Callable[[Ref, ast.AST, str], Ref]  # ExpressionRules.unbound
+    # TorchApiCalls.operand_saves
+    operand_saves: Callable[[str | None, str, ast.AST, Ref, list[Ref], dict[str, Ref], State], None]
     opt_in: int
 
     # ------------------------------------------------------------------ statements
@@ -99,6 +101,8 @@ class StatementRules:
                     Form.AUGASSIGN, AUG_OPS.get(type(stmt.op), "op="), stmt, target.value, base, state,
                     operands=[operand], operand_nodes=[stmt.value], subscript=True,
                 )
+                self.operand_saves(AUG_METHODS.get(type(stmt.op)), AUG_OPS.get(type(stmt.op), "op="), stmt,
+                                   base, [operand], {}, state)
             return state
         current = self.eval(target, state)
         # `p -= lr * p.grad`: whatever `p` came from, it has a `.grad`, so it is a tensor.
@@ -113,6 +117,8 @@ class StatementRules:
             operands=[operand], operand_nodes=[stmt.value],
             method=AUG_METHODS.get(type(stmt.op)),
         )
+        self.operand_saves(AUG_METHODS.get(type(stmt.op)), AUG_OPS.get(type(stmt.op), "op="), stmt, current,
+                           [operand], {}, state)
         return state
 
     def stmt_Return(self, stmt: ast.Return, state: State) -> None:
