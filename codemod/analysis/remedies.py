@@ -252,12 +252,58 @@ def clone(m: Mutation, state: State, fx: FixContext, caller_visible: bool = Fals
     problem = _alias_problem(m, state, fx)
     if problem:
         return None, problem
+    operand = saved_operand_of_write(m, fx, saves)
+    if operand is not None:
+        # `f[i] = f[i - 1] * x`: the statement saves a view of `f` and then writes `f`; a clone
+        # before the statement would be saved and written alike.  The op keeps a copy instead.
+        text = fx.ctx.text(fx.ctx.span(operand))
+        return (Fix(FixKind.CLONE, fx.ctx.span(operand), f"save a copy: `{text}.clone()` (line {m.span.line} writes `{name}` after saving it)",
+                    FixSafety.NEEDS_VERIFICATION, CloneParams(mode="expression")), None)
     anchor = insertion_point(m, fx, saves)
     description = f"insert `{name} = {name}.clone()` before line {anchor.lineno}"
     if caller_visible:
         description += "; the caller's tensor is no longer modified"
     safety = FixSafety.NEEDS_VERIFICATION if caller_visible or writes_callers_tensor(m, state) else FixSafety.SAFE
     return Fix(FixKind.CLONE, fx.ctx.span(anchor), description, safety, CloneParams(name=name, mode="statement")), None
+
+
+def saved_operand_of_write(m: Mutation, fx: FixContext, saves: frozenset[Save]) -> ast.expr | None:
+    """The one operand reading the written name (``f[i - 1]``, ``curve[:, t - 1]``) that an op of the
+    writing statement itself saved, when every save the write overwrites was made there (in a loop,
+    by the same statement in an earlier iteration): cloning that operand keeps the save intact."""
+    stmt, name = m.stmt, m.name
+    if not saves or name is None or not isinstance(stmt, (ast.Assign, ast.AugAssign)):
+        return None
+    start, end = (stmt.lineno, stmt.col_offset), (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    if any(s.role != "input" or s.via or not start <= (s.span.line, s.span.col) <= end for s in saves):
+        return None
+    spans = {s.span for s in saves}
+    found: list[ast.expr] = []
+    for node in ast.walk(stmt):
+        if not isinstance(node, (ast.expr, ast.stmt)) or fx.ctx.span(node) not in spans:
+            continue
+        for operand in _operands(node):
+            if _reads_name(operand, name) and operand not in found:
+                found.append(operand)
+    return found[0] if len(found) == 1 else None
+
+
+def _operands(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.AugAssign):
+        return [node.value]
+    if isinstance(node, ast.Call):
+        receiver = [node.func.value] if isinstance(node.func, ast.Attribute) else []
+        return receiver + [a for a in node.args if not isinstance(a, ast.Starred)] + [k.value for k in node.keywords]
+    return []
+
+
+def _reads_name(node: ast.expr, name: str) -> bool:
+    """``name`` or an indexing of it (``name[i - 1]``, ``name[:, t]``)."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def insertion_point(m: Mutation, fx: FixContext, saves: frozenset[Save] = frozenset()) -> ast.stmt:

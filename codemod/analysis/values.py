@@ -160,6 +160,13 @@ class Ref:
     def is_tensorish(self) -> bool:
         return self.kind in (Kind.TENSOR, Kind.UNKNOWN)
 
+    @property
+    def known_tensor(self) -> bool:
+        """Certainly a tensor, not a value that only may be one: not the result of a call the table
+        does not know (``torch._foreach_mul`` gives a list) nor a join with an unknown value (a dict,
+        a string).  Only iterating such a value is ``unbind``."""
+        return self.kind is Kind.TENSOR and not self.opaque
+
     def join(self, other: Ref) -> Ref:
         # Identity first: the copies of an environment share their refs, and `==` compares every field.
         if self is other or self == other:
@@ -213,10 +220,40 @@ class State:
             mine = env.get(name)
             env[name] = ref if mine is None else mine.join(ref)
         heap = dict(self.heap)
+        mine_reached: set[int] | None = None
+        other_reached: set[int] | None = None
         for sid, facts in other.heap.items():
             mine_facts = heap.get(sid)
-            heap[sid] = facts if mine_facts is None else mine_facts.join(facts)
+            if mine_facts is None or mine_facts is facts or mine_facts == facts:
+                heap[sid] = facts if mine_facts is None else mine_facts
+                continue
+            if _local(mine_facts) and _local(facts):
+                # A storage no name reaches on one side is garbage there (the tensor an earlier
+                # loop iteration made at this site, rebound on this path): its stale facts (saves)
+                # must not flow into the tensor the other side made there.
+                if mine_reached is None:
+                    mine_reached, other_reached = self.reached(), other.reached()
+                assert other_reached is not None
+                if sid not in mine_reached and sid in other_reached:
+                    heap[sid] = facts
+                    continue
+                if sid in mine_reached and sid not in other_reached:
+                    continue
+            heap[sid] = mine_facts.join(facts)
         return State(env, heap, self.backward.join(other.backward))
+
+    def reached(self) -> set[int]:
+        """The storages some name reaches (through containers' elements too)."""
+        found: set[int] = set()
+        pending = list(self.env.values())
+        while pending:
+            ref = pending.pop()
+            found |= ref.sids
+            if ref.items:
+                pending.extend(ref.items)
+            if ref.element is not None:
+                pending.append(ref.element)
+        return found
 
     def storages(self, ref: Ref) -> list[tuple[int, Storage]]:
         return [(sid, self.heap[sid]) for sid in sorted(ref.sids) if sid in self.heap]
@@ -242,3 +279,8 @@ class State:
     def names_of(self, sids: frozenset[int]) -> list[str]:
         """Names whose ref may reach any of ``sids``."""
         return sorted(name for name, ref in self.env.items() if ref.sids & sids)
+
+
+def _local(facts: Storage) -> bool:
+    """A tensor the analysed code made itself (not the caller's, a parameter or a buffer)."""
+    return facts.arg is None and not facts.param and not facts.buffer

@@ -19,6 +19,10 @@ from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
 
+# `range(...)`: a sequence of ints, so that `x[i]` for its elements is basic indexing (a view).
+RANGE = Ref(Kind.SEQUENCE, element=VALUE)
+
+
 class CallRules(InterpreterBase):
     """Call dispatch, argument evaluation, in-file functions, backward (a mixin of ``Interpreter``)."""
 
@@ -42,12 +46,12 @@ class CallRules(InterpreterBase):
                 return self.call_user(func.id, node, state, bound_to)
             if local is None and func.id in ITER_BUILTINS and node.args:
                 ref = self.eval(node.args[0], state)
-                if ref.kind is Kind.TENSOR:
+                if ref.known_tensor:
                     return Ref(Kind.SEQUENCE, element=self.element_of(ref, node.args[0]))
                 return ref if ref.kind in (Kind.PARAMS, Kind.SEQUENCE) else UNKNOWN
             if local is None and func.id == "zip":
                 refs = [self.eval(a, state) for a in node.args]
-                elements = [self.element_of(r, a) if r.kind is Kind.TENSOR else r.element for r, a in zip(refs, node.args)]
+                elements = [self.element_of(r, a) if r.known_tensor else r.element for r, a in zip(refs, node.args)]
                 if refs and any(e is not None for e in elements):
                     pair = Ref(Kind.SEQUENCE, items=tuple(e or UNKNOWN for e in elements))
                     kind = Kind.PARAMS if any(r.kind is Kind.PARAMS for r in refs) else Kind.SEQUENCE
@@ -55,7 +59,7 @@ class CallRules(InterpreterBase):
                 return Ref(Kind.SEQUENCE)
             if local is None and func.id == "enumerate" and node.args:
                 ref = self.eval(node.args[0], state)
-                if ref.kind is Kind.TENSOR:
+                if ref.known_tensor:
                     return Ref(Kind.SEQUENCE, element=Ref(Kind.SEQUENCE, items=(VALUE, self.element_of(ref, node.args[0]))))
                 if ref.element is not None:
                     return Ref(ref.kind, element=Ref(Kind.SEQUENCE, items=(VALUE, ref.element)))
@@ -71,6 +75,8 @@ class CallRules(InterpreterBase):
                     self.eval(arg, state)
                 for kw in node.keywords:
                     self.eval(kw.value, state)
+                if func.id == "range":
+                    return RANGE  # its elements are ints: `x[i]` is a view, not a gather
                 return VALUE if func.id not in ("min", "max", "sum", "abs", "round", "next", "iter", "getattr", "super") else UNKNOWN
         callee = self.eval(func, state)
         if callee.kind is Kind.MODULE:
@@ -131,7 +137,7 @@ class CallRules(InterpreterBase):
             if param in bound and bound[param][0].is_tensorish:
                 ref, arg_node = bound[param]
                 through = summary.unbound.get(param)
-                if through is not None and ref.kind is Kind.TENSOR and ref.view is not View.MULTI:
+                if through is not None and ref.known_tensor and ref.view is not View.MULTI:
                     # The helper iterates the tensor and writes its rows: outputs of `unbind`.
                     ref = ref.with_(view=View.MULTI, producer=through)
                 if param in summary.numpy_written:

@@ -271,7 +271,7 @@ class ExpressionRules(InterpreterBase):
 
     # ------------------------------------------------------------------ iteration
     def element_of(self, iterable: Ref, node: ast.expr) -> Ref:
-        if iterable.kind is Kind.TENSOR:
+        if iterable.known_tensor:
             return self.unbound(iterable, node)
         if iterable.element is not None:
             return iterable.element

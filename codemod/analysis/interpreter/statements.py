@@ -105,6 +105,8 @@ class StatementRules(InterpreterBase):
                     Form.AUGASSIGN, AUG_OPS.get(type(stmt.op), "op="), stmt, target.value, base, state,
                     operands=[operand], operand_nodes=[stmt.value], subscript=True,
                 )
+                self.operand_saves(AUG_METHODS.get(type(stmt.op)), AUG_OPS.get(type(stmt.op), "op="), stmt,
+                                   base, [operand], {}, state)
             return state
         current = self.eval(target, state)
         # `p -= lr * p.grad`: whatever `p` came from, it has a `.grad`, so it is a tensor.
@@ -119,6 +121,8 @@ class StatementRules(InterpreterBase):
             operands=[operand], operand_nodes=[stmt.value],
             method=AUG_METHODS.get(type(stmt.op)),
         )
+        self.operand_saves(AUG_METHODS.get(type(stmt.op)), AUG_OPS.get(type(stmt.op), "op="), stmt, current,
+                           [operand], {}, state)
         return state
 
     def stmt_Return(self, stmt: ast.Return, state: State) -> None:
@@ -279,7 +283,7 @@ class StatementRules(InterpreterBase):
                     item = value.element
                 elif items:
                     item = join_refs(items)
-                elif value.kind is Kind.TENSOR and isinstance(value_node, ast.expr) and one_tensor(value_node):
+                elif value.known_tensor and isinstance(value_node, ast.expr) and one_tensor(value_node):
                     # Unpacking a tensor unbinds it along dim 0: multi-output views.
                     item = self.unbound(value, value_node, "unpacking of")
                 elif value.kind is Kind.TENSOR:

@@ -274,7 +274,31 @@ class TorchApiCalls(InterpreterBase):
         self.mutate(Form.METHOD, method, node, target_node, receiver, state,
                     operands=args + list(kwargs.values()), operand_nodes=list(node.args) + [k.value for k in node.keywords],
                     method=method, bound_to=bound_to, inplace_saves=inplace.saves)
+        self.operand_saves(method, f"{method}()", node, receiver, args, kwargs, state)
         if receiver.producer is not None and receiver.producer.iterated is not None:
             return receiver  # `row.mul_(s).add_(m)`: still the row of the iterated tensor
         return receiver.with_(producer=Producer(f"{method}()", self.ctx.span(node)))
 
+    def operand_saves(self, method: str | None, display: str, node: ast.AST, receiver: Ref, args: list[Ref],
+                      kwargs: dict[str, Ref], state: State) -> None:
+        """What an in-place op keeps of its *other* operands for backward: ``h.mul_(w)`` and ``h *= w``
+        save ``w`` when ``h`` requires grad, as ``h * w`` does (the written tensor itself is not kept:
+        autograd copies it where its old value is needed).  In a loop, a later iteration's write to
+        ``w`` is then a hazard (``curve[:, t] *= curve[:, t - 1]``)."""
+        if method is None or not self.grad_on or receiver.alias is not Alias.NONE or not receiver.is_tensorish:
+            return
+        inplace = self.ctx.table.inplace_method(method)
+        name = inplace.out_of_place if inplace is not None else None
+        info = self.ctx.table.lookup(f"Tensor.{name}") if name else None
+        if info is None or not info.differentiable:
+            return
+        bound = self.bind(info, node, args, kwargs, receiver)  # type: ignore[arg-type]
+        written = info.params[0] if info.params else "self"
+        span = self.ctx.span(node)
+        for param, triggers in info.saved_inputs.items():
+            ref = bound.get(param)
+            if param == written or ref is None or not ref.is_tensorish or not ref.sids or ref.alias is Alias.DATA:
+                continue
+            trigger = Tri.any(bound[t].grad for t in triggers if t in bound and bound[t].is_tensorish)
+            if trigger is not Tri.NO:
+                state.add_save(ref.sids, Save(display, span, "input", certain=trigger is Tri.YES))
