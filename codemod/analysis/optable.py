@@ -30,7 +30,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Mapping
+from typing import Any, Mapping
 
 PARAMS_TRIGGER = "@params"
 
@@ -101,6 +101,29 @@ class InplaceInfo:
 
 
 @dataclass(frozen=True)
+class LibraryInplace:
+    """The ``library_inplace`` section, measured by ``scripts/optable_library_ops.py`` (its docstring
+    defines each fact): writes hidden in library calls, and views whose elements share memory."""
+
+    modules: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)  # key -> mode -> written
+    functions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    overlapping_views: frozenset[str] = frozenset()  # "Tensor.expand", ...: outputs share memory between elements
+    overlap_refused: frozenset[str] = frozenset()  # in-place methods that raise on such a view ("add_", "__setitem__")
+
+    def refuses_overlap(self, method: str) -> bool:
+        return method in self.overlap_refused
+
+
+def _library_from_json(d: Mapping[str, Any]) -> LibraryInplace:
+    return LibraryInplace(
+        modules={k: {mode: tuple(w) for mode, w in v.items()} for k, v in d.get("modules", {}).items()},
+        functions={k: tuple(v) for k, v in d.get("functions", {}).items()},
+        overlapping_views=frozenset(k for k, v in d.get("overlapping_views", {}).items() if v),
+        overlap_refused=frozenset(k for k, v in d.get("overlap_refused", {}).items() if v),
+    )
+
+
+@dataclass(frozen=True)
 class OpTable:
     torch_version: str
     ops: Mapping[str, OpInfo]
@@ -113,6 +136,7 @@ class OpTable:
     module_methods: Mapping[str, str] = field(default_factory=dict)
     module_attributes: Mapping[str, str] = field(default_factory=dict)
     factories: Mapping[str, str] = field(default_factory=dict)  # "torch.randperm" -> "fresh"
+    library: LibraryInplace = field(default_factory=lambda: LibraryInplace())
 
     def lookup(self, name: str) -> OpInfo | None:
         return self.ops.get(name)
@@ -165,6 +189,7 @@ def parse_table(data: dict) -> OpTable:
         module_methods=dict(data.get("module_methods", {})),
         module_attributes=dict(data.get("module_attributes", {})),
         factories=dict(data.get("factories", {})),
+        library=_library_from_json(data.get("library_inplace", {})),
     )
 
 
