@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+import warnings
 
 import torch
 
@@ -179,7 +180,9 @@ def refuses_overlap(method: Callable[[torch.Tensor], object]) -> bool:
     """Does the in-place call raise on an expanded tensor (rather than writing it)?"""
     target = _column().expand(3, 4)
     try:
-        method(target)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # masked_fill_ warns that it is deprecated there
+            method(target)
     except RuntimeError as error:
         if OVERLAP_ERROR in str(error):
             return True
