@@ -106,3 +106,18 @@ def test_library_facts_the_analysis_relies_on() -> None:
     assert "Tensor.view" not in library.overlapping_views
     assert library.refuses_overlap("__setitem__") and library.refuses_overlap("mul_")
     assert not library.refuses_overlap("fill_") and not library.refuses_overlap("zero_")
+
+
+TRACE_FIXTURES = FIXTURES / "trace"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("script", "code"), [("expanded_view.py", "GS304"), ("transform_captured.py", "GS731")])
+def test_trace_reports_the_error_torch_raises_at_the_call(script: str, code: str) -> None:
+    pytest.importorskip("torch")
+    from gradsafe.trace import run_traced
+
+    result = run_traced([sys.executable, script], root=TRACE_FIXTURES, cwd=TRACE_FIXTURES, capture=True, timeout=120)
+    assert result.stdout == b"RuntimeError\n"  # the program runs as it does untraced
+    marked = [n for n, text in enumerate((TRACE_FIXTURES / script).read_text().splitlines(), 1) if "# <- overwrite" in text]
+    assert [(f.finding.code, f.finding.span.line) for f in result.findings] == [(code, marked[0])]
