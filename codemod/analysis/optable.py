@@ -21,6 +21,11 @@ by ``scripts/optable_members.py``: ``tensor_methods`` (``"item"`` -> ``"value"``
 ``"no_grad"``, ``"contiguous"`` -> ``"self"``, ...), ``tensor_attributes`` (``"T"`` -> ``"view"``),
 ``module_methods`` (``"eval"`` -> ``"self"``), ``module_attributes`` and ``factories`` (torch
 functions outside ``ops`` that return a fresh tensor).  That script's docstring defines each result.
+
+``library_inplace``, measured by ``scripts/optable_library_ops.py``: which parameters and buffers a
+library module's forward (``nn.Embedding(max_norm=...)``) or a library function
+(``clip_grad_norm_``) bumps the version of, which views' elements share memory (``expand``) and
+which in-place methods refuse such a view (``OpTable.library``).
 """
 
 from __future__ import annotations
