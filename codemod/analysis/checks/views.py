@@ -72,14 +72,17 @@ _AUGMENTED = {"+=": "add_", "-=": "sub_", "*=": "mul_", "/=": "div_", "**=": "po
 
 def _expanded_message(w: Write, v: Verdict, related: list[Related]) -> str:
     producer = w.m.target.producer
-    assert producer is not None
+    if producer is None or producer.op not in w.fix.ctx.overlapping_view_ops:
+        # seen by `gradsafe trace` where the analysis cannot follow the view (made in a caller)
+        return (f"{what(w.m)} writes into {written_name(w.m)}, whose elements share memory (an expanded view); "
+                "this raises at the call (clone it first)")
     related.append(Related(producer.span, f"`{producer.op[:-2]}` makes elements share memory here"))
     return (f"{what(w.m)} writes into {written_name(w.m)}, the output of `{producer.op}` on line {producer.span.line}, "
             "whose elements share memory; this raises at the call (clone it first)")
 
 
 def _clone_expanded(w: Write, v: Verdict) -> Plan:
-    return remedies.clone(w.m, w.state, w.fix)
+    return remedies.clone(w.m, w.state, w.fix, caller_visible=any(f.arg for _, f in w.facts))
 
 
 def _multi_output_message(w: Write, v: Verdict, related: list[Related]) -> str:
