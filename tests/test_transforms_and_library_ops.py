@@ -1,8 +1,10 @@
 """Function transforms (GS730-GS732), expanded views (GS304) and the op table's measured library writes.
 
-The fixture pairs are run under torch: the original raises (or, under ``create_graph=True`` of
-``torch.autograd.functional``, is silently wrong) and the rewrite computes what ``reference()``
-computes.  The ``library_inplace`` section of the op table must be what torch measures today.
+The fixture pairs in ``tests/fixtures/transform_pairs/`` must become their ``.fixed.py`` under
+``gradsafe fix --no-verify``, and are run under torch: the original raises (or, under
+``create_graph=True`` of ``torch.autograd.functional``, is silently wrong) and the rewrite computes
+what ``reference()`` computes.  (They live apart from the per-pass pair folders, whose harnesses
+compare with the original run under ``no_grad``: that run raises here too.)  The ``library_inplace`` section of the op table must be what torch measures today.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 
 # (pair, what the original does: an error it raises, or None when it runs and is silently wrong)
+PAIR_DIR = FIXTURES / "transform_pairs"
 PAIRS = [
-    ("clone/expanded_gate_zeroed", "more than one element of the written-to tensor refers to a single memory location"),
-    ("out_of_place/vjp_of_function_centring_its_input", "a leaf Variable that requires grad is being used in an in-place"),
-    ("out_of_place/functional_vjp_of_inplace_tanh", None),
+    ("expanded_gate_zeroed", "more than one element of the written-to tensor refers to a single memory location"),
+    ("vjp_of_function_centring_its_input", "a leaf Variable that requires grad is being used in an in-place"),
+    ("functional_vjp_of_inplace_tanh", None),
 ]
 
 
@@ -41,18 +44,30 @@ def _load(path: Path) -> ModuleType:
 @pytest.mark.parametrize(("pair", "error"), PAIRS, ids=[p for p, _ in PAIRS])
 def test_original_is_broken_and_rewrite_gives_the_reference(pair: str, error: str | None) -> None:
     torch = pytest.importorskip("torch")
-    original = _load(FIXTURES / f"{pair}.py")
+    original = _load(PAIR_DIR / f"{pair}.py")
     if error is not None:
         with pytest.raises(RuntimeError, match=error.replace("(", r"\(")):
             original.run()
     else:
         got, want = original.run(), original.reference()
         assert any(not torch.allclose(got[k], want[k]) for k in want), "the original is not wrong"
-    fixed = _load(FIXTURES / f"{pair}.fixed.py")
+    fixed = _load(PAIR_DIR / f"{pair}.fixed.py")
     got, want = fixed.run(), fixed.reference()
     assert got.keys() == want.keys()
     for key in want:
         torch.testing.assert_close(got[key], want[key], msg=key)
+
+
+@pytest.mark.parametrize("pair", [p for p, _ in PAIRS])
+def test_fix_turns_the_pair_into_its_fixed_file(pair: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gradsafe.cli import app
+
+    target = tmp_path / f"{pair}.py"
+    target.write_text((PAIR_DIR / f"{pair}.py").read_text(encoding="utf-8"), encoding="utf-8")
+    CliRunner().invoke(app, ["fix", "--no-verify", "--isolated", "--quiet", str(target)])
+    assert target.read_text(encoding="utf-8") == (PAIR_DIR / f"{pair}.fixed.py").read_text(encoding="utf-8")
 
 
 def _transformed(source: str) -> dict[str, list[tuple[str, tuple[int, ...] | None, bool]]]:
