@@ -26,6 +26,9 @@ measured on the installed torch.
    functions outside the catalogue are measured by ``optable_members.py`` (next to this script)
    into the sections ``tensor_methods``, ``tensor_attributes``, ``module_methods``,
    ``module_attributes`` and ``factories``.
+5. In-place writes inside library calls (``nn.Embedding(max_norm=...)`` renormalising its weight,
+   BatchNorm's statistics, ``clip_grad_norm_``) and views whose elements share memory (``expand``)
+   are measured by ``optable_library_ops.py`` into the section ``library_inplace``.
 
 When an API has several samples (``x ** 2`` and ``x ** t``; ``x[1:3]`` and ``x[idx]``; a module in
 train and eval mode), its entry is the union of what the samples showed: what a call *may* save or
@@ -66,6 +69,7 @@ from optable_catalogue import (  # noqa: E402
     X,
 )
 from optable_members import members_table  # noqa: E402
+from optable_library_ops import library_table  # noqa: E402
 
 log = logging.getLogger("build_optable")
 
@@ -653,6 +657,7 @@ class Builder:
             ops = {api.name: self.entry(api) for api in CATALOGUE}
             methods = {name: self.inplace_method(name) for name in inplace_method_names()}
             members = members_table(self.notes)
+            library = library_table(self.notes)
         return {
             "schema": SCHEMA,
             "torch_version": torch.__version__,
@@ -660,6 +665,7 @@ class Builder:
             "inplace_methods": methods,
             "inplace_functions": inplace_functions(),
             **members,
+            "library_inplace": library,
         }
 
 

@@ -20,6 +20,7 @@ from functools import cached_property
 from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.names import ImportMap
 from gradsafe.analysis.optable import OpTable
+from gradsafe.analysis.transformed import transformed_functions
 from gradsafe.analysis.values import Producer, Ref, Save, Storage, Tri
 from gradsafe.findings import Span
 from gradsafe.files.source import SourceFile
@@ -89,6 +90,10 @@ class ModuleContext:
         # sites the interpreter has seen.
         self.call_grads: dict[str, Tri] = {}
         self.labels: dict[ast.AST, str] = {}  # the short source text of nodes, for messages (Interpreter.label)
+        # in-file functions handed to torch.func / vmap / torch.autograd.functional, by name
+        self.transformed = transformed_functions(tree, self.imports, source.text)
+        # how the messages name the ops whose outputs share memory between elements ("expand()")
+        self.overlapping_view_ops = frozenset(f"{n.rsplit('.', 1)[-1]}()" for n in table.library.overlapping_views)
 
     # -- structure -------------------------------------------------------------------------
     def _collect(self) -> None:

@@ -21,6 +21,11 @@ by ``scripts/optable_members.py``: ``tensor_methods`` (``"item"`` -> ``"value"``
 ``"no_grad"``, ``"contiguous"`` -> ``"self"``, ...), ``tensor_attributes`` (``"T"`` -> ``"view"``),
 ``module_methods`` (``"eval"`` -> ``"self"``), ``module_attributes`` and ``factories`` (torch
 functions outside ``ops`` that return a fresh tensor).  That script's docstring defines each result.
+
+``library_inplace``, measured by ``scripts/optable_library_ops.py``: which parameters and buffers a
+library module's forward (``nn.Embedding(max_norm=...)``) or a library function
+(``clip_grad_norm_``) bumps the version of, which views' elements share memory (``expand``) and
+which in-place methods refuse such a view (``OpTable.library``).
 """
 
 from __future__ import annotations
@@ -102,6 +107,29 @@ class InplaceInfo:
 
 
 @dataclass(frozen=True)
+class LibraryInplace:
+    """The ``library_inplace`` section, measured by ``scripts/optable_library_ops.py`` (its docstring
+    defines each fact): writes hidden in library calls, and views whose elements share memory."""
+
+    modules: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)  # key -> mode -> written
+    functions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    overlapping_views: frozenset[str] = frozenset()  # "Tensor.expand", ...: outputs share memory between elements
+    overlap_refused: frozenset[str] = frozenset()  # in-place methods that raise on such a view ("add_", "__setitem__")
+
+    def refuses_overlap(self, method: str) -> bool:
+        return method in self.overlap_refused
+
+
+def _library_from_json(d: Mapping[str, Any]) -> LibraryInplace:
+    return LibraryInplace(
+        modules={k: {mode: tuple(w) for mode, w in v.items()} for k, v in d.get("modules", {}).items()},
+        functions={k: tuple(v) for k, v in d.get("functions", {}).items()},
+        overlapping_views=frozenset(k for k, v in d.get("overlapping_views", {}).items() if v),
+        overlap_refused=frozenset(k for k, v in d.get("overlap_refused", {}).items() if v),
+    )
+
+
+@dataclass(frozen=True)
 class OpTable:
     torch_version: str
     ops: Mapping[str, OpInfo]
@@ -114,6 +142,7 @@ class OpTable:
     module_methods: Mapping[str, str] = field(default_factory=dict)
     module_attributes: Mapping[str, str] = field(default_factory=dict)
     factories: Mapping[str, str] = field(default_factory=dict)  # "torch.randperm" -> "fresh"
+    library: LibraryInplace = field(default_factory=lambda: LibraryInplace())
 
     def lookup(self, name: str) -> OpInfo | None:
         return self.ops.get(name)
@@ -166,6 +195,7 @@ def parse_table(data: dict[str, Any]) -> OpTable:
         module_methods=dict(data.get("module_methods", {})),
         module_attributes=dict(data.get("module_attributes", {})),
         factories=dict(data.get("factories", {})),
+        library=_library_from_json(data.get("library_inplace", {})),
     )
 
 

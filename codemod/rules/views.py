@@ -121,3 +121,46 @@ NO_GRAD_VIEW = register(
         fix_kinds=(),
     )
 )
+
+EXPANDED_VIEW = register(
+    Rule(
+        code="GS304",
+        name="expanded-view-mutated",
+        summary="In-place op on the output of expand(), expand_as() or broadcast_to()",
+        what_it_does="""
+            Reports an in-place write to the result of `expand`, `expand_as` or `torch.broadcast_to`,
+            a view in which several elements share one memory location, with an op that torch
+            refuses on such a tensor (arithmetic, activations, `copy_`, an indexed assignment).
+            Which views overlap and which in-place ops refuse them is measured from torch (the op
+            table's `library_inplace` section); `fill_`, `zero_` and `masked_fill_` run and are not
+            reported.  A write into a clone of the expanded tensor is not reported.
+        """,
+        why_bad="""
+            PyTorch raises `unsupported operation: more than one element of the written-to tensor
+            refers to a single memory location. Please clone() the tensor before performing the
+            operation.` at the call, whether or not anything requires grad.
+        """,
+        example="""
+            import torch
+            from torch import nn
+
+            class Gate(nn.Module):
+                def forward(self, gate, weight):
+                    mask = torch.sigmoid(gate)[:, None].expand_as(weight)
+                    mask[0] = 0.0
+                    return weight * mask
+        """,
+        use_instead="""
+            import torch
+            from torch import nn
+
+            class Gate(nn.Module):
+                def forward(self, gate, weight):
+                    mask = torch.sigmoid(gate)[:, None].expand_as(weight)
+                    mask = mask.clone()
+                    mask[0] = 0.0
+                    return weight * mask
+        """,
+        fix_kinds=(FixKind.CLONE,),
+    )
+)

@@ -20,6 +20,8 @@ class InplaceError(str, enum.Enum):
     MULTI_OUTPUT_VIEW = "multi-output-view"  # in-place on an output of unbind/split/chunk
     OUT_ARGUMENT = "out-argument"  # out= with an argument that requires grad (at the call)
     NO_GRAD_VIEW = "no-grad-view"  # a view made under no_grad modified with grad on (at the call)
+    INTERNAL_OVERLAP = "internal-overlap"  # in-place on a tensor whose elements share memory (expand; at the call)
+    TRANSFORM = "transform"  # torch.func / vmap refuse an in-place write in the transformed function (at the call)
 
     @property
     def raised_at_call(self) -> bool:
@@ -45,6 +47,16 @@ _PATTERNS: tuple[tuple[InplaceError, re.Pattern[str]], ...] = tuple(
         ),
         (InplaceError.OUT_ARGUMENT, r"functions with out=\.\.\. arguments don't support automatic differentiation"),
         (InplaceError.NO_GRAD_VIEW, r"^A view was created in no_grad mode and is being modified inplace"),
+        (
+            InplaceError.INTERNAL_OVERLAP,
+            r"^unsupported operation: more than one element of the written-to tensor refers to a single memory location",
+        ),
+        (
+            InplaceError.TRANSFORM,
+            r"^During a grad \(vjp, jvp, grad, etc\) transform, the function provided attempted to call in-place"
+            r"|^vmap: \S+\(self, \*extra_args\) is not possible because"
+            r"|^vmap: inplace arithmetic\(self, \*extra_args\) is not possible",
+        ),
     )
 )
 

@@ -4,7 +4,8 @@
 ``gradsafe.analysis.checks.<family>`` decides when a write breaks it, words the finding and plans
 the fix (see ``checks.base`` for the shapes of those hooks).  The families, one to one:
 ``saved_tensors`` (GS1), ``leaves`` (GS2), ``views`` (GS3), ``data_aliases`` (GS4),
-``arguments`` (GS5), ``silent`` (GS6: GS601) with ``silent_aliasing`` (GS602, GS603), ``policy`` (GS9).
+``arguments`` (GS5), ``silent`` (GS6: GS601) with ``silent_aliasing`` (GS602, GS603),
+``extension_points`` (GS7), ``policy`` (GS9).
 
 ``CHECKS`` is the order of the decision: the judge (``gradsafe.analysis.hazards``) asks each check
 in turn and the first verdict wins.  The order mirrors autograd's own: a ``.data`` write is never
@@ -24,6 +25,7 @@ from typing import Any
 from gradsafe.analysis.checks import (
     arguments,
     data_aliases,
+    extension_points,
     leaves,
     policy,
     saved_tensors,
@@ -34,16 +36,18 @@ from gradsafe.analysis.checks import (
 from gradsafe.analysis.checks.base import Check, RuleAnalysis, StatementCheck
 from gradsafe.rules import Rule
 
-FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, silent, silent_aliasing, policy)
+FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, silent, silent_aliasing, extension_points, policy)
 
 CHECKS: tuple[Check, ...] = (
     data_aliases.write_through_data,  # GS401, GS403; no other rule for a `.data` write
     silent_aliasing.numpy_view_written,  # GS603; no other rule for a write through a NumPy view
+    extension_points.transform_write,  # GS730, GS731, GS732: the transform's own rules come first
     arguments.helper_writes_leaf,  # GS502 (a leaf)
     leaves.leaf_mutated,  # GS204, GS203, GS202, GS201
     views.multi_output_view_mutated,  # GS301
     views.no_grad_view_mutated,  # GS303
     views.out_with_grad,  # GS302
+    views.expanded_view_mutated,  # GS304
     arguments.helper_overwrites_saved,  # GS502 (a saved tensor)
     data_aliases.detach_alias_overwrites_saved,  # GS402
     saved_tensors.saved_tensor_overwritten,  # GS101, GS102

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from gradsafe.analysis.context import FunctionNode
 from gradsafe.analysis.names import resolve_text
+from gradsafe.analysis.transformed import TransformUse
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
@@ -37,6 +38,8 @@ class Scope:
     # grad_context only because a grad-context scope calls this one: if every call seen passes
     # values that do not require grad, argument-dependent hazards here are not real.
     inherited_context: bool = False
+    # the function transforms (torch.func.grad, vmap, ...) this function is handed to in the file
+    transforms: tuple[TransformUse, ...] = ()
 
 
 def make_scope(ctx: ModuleContext, qualname: str, node: FunctionNode) -> Scope:
@@ -63,6 +66,7 @@ def make_scope(ctx: ModuleContext, qualname: str, node: FunctionNode) -> Scope:
         grad_default=grad,
         params=params,
         grad_context=is_forward,
+        transforms=ctx.transformed.get(node.name, ()) if class_name is None else (),
     )
 
 

@@ -259,6 +259,9 @@ class TorchApiCalls(InterpreterBase):
                        producer=Producer("clone()", self.ctx.span(node)))
         if method in self.members.alias_methods:
             self.eval_args(node, state)
+            if receiver.producer is not None and receiver.producer.op in self.ctx.overlapping_view_ops:
+                # `x.expand(...).contiguous()` is a copy: its elements no longer share memory (GS304)
+                return receiver.with_(producer=Producer(f"{method}()", self.ctx.span(node)))
             return receiver.with_(producer=receiver.producer)
         info = table.lookup(f"Tensor.{method}")
         if info is not None:

@@ -39,6 +39,8 @@ RULE_CODES = {
     "multi-output-view-mutated": "GS301",
     "out-argument-with-grad": "GS302",
     "no-grad-view-mutated-with-grad": "GS303",
+    "expanded-view-mutated": "GS304",
+    "transformed-function-mutates-captured-tensor": "GS731",
     "data-write-to-saved": "GS401",
     "detach-alias-write-to-saved": "GS402",
     "version-counter-bypass": "GS603",
@@ -50,6 +52,8 @@ LEAF_VIEW = RULE_CODES["leaf-view-mutated"]
 MULTI_OUTPUT_VIEW = RULE_CODES["multi-output-view-mutated"]
 OUT_WITH_GRAD = RULE_CODES["out-argument-with-grad"]
 NO_GRAD_VIEW = RULE_CODES["no-grad-view-mutated-with-grad"]
+EXPANDED_VIEW = RULE_CODES["expanded-view-mutated"]
+TRANSFORM_CAPTURED = RULE_CODES["transformed-function-mutates-captured-tensor"]
 DATA_WRITE = RULE_CODES["data-write-to-saved"]
 DETACH_WRITE = RULE_CODES["detach-alias-write-to-saved"]
 UNSEEN_WRITE = RULE_CODES["version-counter-bypass"]  # bytes changed with no torch op (``--checksum-saved``)

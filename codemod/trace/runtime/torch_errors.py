@@ -31,6 +31,15 @@ _PREFIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"A view was created in no_grad mode and is being modified inplace with grad mode enabled",
             events.NO_GRAD_VIEW,
         ),
+        (
+            r"unsupported operation: more than one element of the written-to tensor refers to a single memory location",
+            events.EXPANDED_VIEW,
+        ),
+        (
+            r"During a grad \(vjp, jvp, grad, etc\) transform, the function provided attempted to call in-place "
+            r"operation \(\S+\) that would mutate a captured Tensor",
+            events.TRANSFORM_CAPTURED,
+        ),
     )
 )
 

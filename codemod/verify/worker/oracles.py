@@ -229,3 +229,38 @@ def _is_trained_leaf(value: Any) -> bool:
         return False
     base = value if value._base is None else value._base
     return base.is_leaf and base.requires_grad and base.grad is not None
+
+
+# ---------------------------------------------------------------------- expanded views given their own memory
+_EXPANDING = frozenset({torch.Tensor.expand, torch.Tensor.expand_as, torch.broadcast_to})
+
+
+class PrivateExpandedViews(TorchFunctionMode):
+    """Give every ``expand``/``expand_as``/``broadcast_to`` result its own memory (a clone).
+
+    The reference for an original that torch stops with "more than one element of the written-to
+    tensor refers to a single memory location. Please clone() the tensor": the same program with
+    the copies the error asks for, so the writes land where each element is.  It changes nothing
+    else: a clone has the same values and the same gradient as the view.
+    """
+
+    def __init__(self, inner: TorchFunctionMode | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def __enter__(self) -> PrivateExpandedViews:
+        if self.inner is not None:
+            self.inner.__enter__()
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        if self.inner is not None:
+            self.inner.__exit__(*exc)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        result = func(*args, **(kwargs or {}))
+        if func in _EXPANDING and isinstance(result, torch.Tensor):
+            return result.clone()
+        return result

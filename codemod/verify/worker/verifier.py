@@ -59,8 +59,10 @@ from gradsafe.verify.verdicts import Mismatch, Verdict
 from gradsafe.verify.worker.compare import Tolerance, compare
 from gradsafe.verify.worker.execution import Call, Execution, Failure, default_dtype, execute
 from gradsafe.verify.worker.inputs import InputPair, Unavailable, from_examples, recorded, synthesized
+from gradsafe.verify.inplace_errors import InplaceError
 from gradsafe.verify.worker.oracles import (
     Perturb,
+    PrivateExpandedViews,
     ReferenceUnavailable,
     UntrackedParameterUpdates,
     finite_differences,
@@ -321,7 +323,7 @@ class TargetVerifier:
 
         why = f"the original raises {original.error.describe()}"
         if rewrite.ran_backward:
-            return self._against_untracked_updates(trial, rewrite, why)
+            return self._against_untracked_updates(trial, rewrite, why, _overlapping(original))
         return self._against_finite_differences(trial, original, rewrite, why)
 
     def _unsafe_change(self, trial: _Trial, original: Execution, rewrite: Execution) -> Decision:
@@ -368,7 +370,9 @@ class TargetVerifier:
                 Verdict.UNVERIFIED, f"{why}; nothing it returns or changes depends on an input that requires grad"
             )
         world, call = self.worlds[ORIGINAL], trial.calls[ORIGINAL]
-        base = execute(call, trial.inputs(ORIGINAL), world, grad=False, dtype=trial.dtype, terms=rewrite.terms)
+        copies = PrivateExpandedViews if _overlapping(original) else None  # what torch's overlap error asks for
+        base = execute(call, trial.inputs(ORIGINAL), world, grad=False, dtype=trial.dtype, terms=rewrite.terms,
+                       mode=copies() if copies else None)
         if base.error is not None:
             return trial.verdict(Verdict.UNVERIFIED, f"{why}, and it fails even without grad: {base.error.describe()}")
         if original.error is not None:
@@ -381,7 +385,8 @@ class TargetVerifier:
 
         def evaluate(perturb: Perturb) -> float:
             run = execute(
-                call, trial.inputs(ORIGINAL), world, grad=False, dtype=trial.dtype, terms=rewrite.terms, perturb=perturb
+                call, trial.inputs(ORIGINAL), world, grad=False, dtype=trial.dtype, terms=rewrite.terms, perturb=perturb,
+                mode=copies() if copies else None,
             )
             if run.error is not None:
                 raise ReferenceUnavailable(f"a perturbed evaluation fails: {run.error.describe()}")
@@ -399,7 +404,8 @@ class TargetVerifier:
                 f"{why}; the rewrite's gradients do not match {reference.method} of the original: {_first(mismatches)}"
             )
             return trial.verdict(Verdict.REJECTED, detail, mismatches)
-        second = self._functionalize(trial, rewrite)
+        # functionalize rewrites a write into an expanded view as a write into its base: no second opinion there
+        second = "; each expanded view given its own memory" if copies else self._functionalize(trial, rewrite)
         if isinstance(second, list):
             detail = (
                 f"{why}; the rewrite matches {reference.method} "
@@ -429,15 +435,18 @@ class TargetVerifier:
         mismatches = compare(grads, rewrite.grads, self.tolerances.reference, label=lambda n: f"grad of {n}")
         return mismatches or "; the gradient of functionalize(original) agrees"
 
-    def _against_untracked_updates(self, trial: _Trial, rewrite: Execution, why: str) -> Decision:
+    def _against_untracked_updates(
+        self, trial: _Trial, rewrite: Execution, why: str, overlapping: bool = False
+    ) -> Decision:
         self.on_phase("reference")
+        untracked = UntrackedParameterUpdates()
         reference = execute(
             trial.calls[ORIGINAL],
             trial.inputs(ORIGINAL),
             self.worlds[ORIGINAL],
             grad=True,
             dtype=trial.dtype,
-            mode=UntrackedParameterUpdates(),
+            mode=PrivateExpandedViews(untracked) if overlapping else untracked,
         )
         if reference.error is not None:
             return trial.verdict(
@@ -453,9 +462,10 @@ class TargetVerifier:
                 f"{_first(mismatches)}"
             )
             return trial.verdict(Verdict.REJECTED, detail, mismatches)
+        copies = "and each expanded view given its own memory (the clone() torch asks for) " if overlapping else ""
         return trial.verdict(
             Verdict.REPAIRED,
-            f"{why}; the rewrite equals the original run with its updates of trained parameters untracked "
+            f"{why}; the rewrite equals the original run with its updates of trained parameters untracked {copies}"
             "(in-place writes after backward executed under no_grad, as torch.optim does)",
         )
 
@@ -503,3 +513,8 @@ class TargetVerifier:
         names = ", ".join(name for name, _ in results)
         overall = Verdict.REPAIRED if any(r.verdict is Verdict.REPAIRED for _, r in results) else Verdict.VERIFIED
         return Decision(overall, f"{premise}, and every caller agrees with it: {names}", "via its callers")
+
+
+def _overlapping(original: Execution) -> bool:
+    """The original stopped at a write into memory its elements share (an ``expand``ed view)."""
+    return original.error is not None and original.error.inplace is InplaceError.INTERNAL_OVERLAP
