@@ -130,6 +130,7 @@ def _load() -> None:
     from gradsafe.rules import (  # noqa: F401
         arguments,
         data_aliases,
+        extension_points,
         leaves,
         policy,
         saved_tensors,

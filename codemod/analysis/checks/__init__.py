@@ -4,7 +4,7 @@
 ``gradsafe.analysis.checks.<family>`` decides when a write breaks it, words the finding and plans
 the fix (see ``checks.base`` for the shapes of those hooks).  The families, one to one:
 ``saved_tensors`` (GS1), ``leaves`` (GS2), ``views`` (GS3), ``data_aliases`` (GS4),
-``arguments`` (GS5), ``policy`` (GS9).
+``arguments`` (GS5), ``extension_points`` (GS7), ``policy`` (GS9).
 
 ``CHECKS`` is the order of the decision: the judge (``gradsafe.analysis.hazards``) asks each check
 in turn and the first verdict wins.  The order mirrors autograd's own: a ``.data`` write is never
@@ -15,23 +15,26 @@ seen by autograd; with grad mode on, the runtime checks at the call (leaves, the
 
 from __future__ import annotations
 
-from gradsafe.analysis.checks import arguments, data_aliases, leaves, policy, saved_tensors, views
+from gradsafe.analysis.checks import arguments, data_aliases, extension_points, leaves, policy, saved_tensors, views
 from gradsafe.analysis.checks.base import Check, RuleAnalysis
 from gradsafe.rules import Rule
 
-FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, policy)
+FAMILIES = (saved_tensors, leaves, views, data_aliases, arguments, extension_points, policy)
 
 CHECKS: tuple[Check, ...] = (
     data_aliases.write_through_data,  # GS401, GS403; no other rule for a `.data` write
     arguments.helper_writes_leaf,  # GS502 (a leaf)
     leaves.leaf_mutated,  # GS204, GS203, GS202, GS201
     views.multi_output_view_mutated,  # GS301
+    extension_points.function_view_mutated,  # GS703
     views.no_grad_view_mutated,  # GS303
     views.out_with_grad,  # GS302
+    extension_points.ctx_attribute_overwritten,  # GS701: kept on ctx only, no version check
     arguments.helper_overwrites_saved,  # GS502 (a saved tensor)
     data_aliases.detach_alias_overwrites_saved,  # GS402
     saved_tensors.saved_tensor_overwritten,  # GS101, GS102
     leaves.buffer_attached,  # GS205
+    extension_points.forward_mutates_input,  # GS702, before GS501: the caller is autograd itself
     arguments.argument_mutated,  # GS501
     policy.inplace_in_differentiable_code,  # GS901
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from gradsafe.analysis.autograd_functions import function_facts
 from gradsafe.analysis.interpreter.calls import CallRules
 from gradsafe.analysis.interpreter.containers import container_params
 from gradsafe.analysis.interpreter.expressions import ExpressionRules
@@ -26,7 +27,7 @@ from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Re
 from gradsafe.findings import Span
 
 if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
+    from gradsafe.analysis.context import FunctionNode, ModuleContext
 
 
 class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, ModuleCalls):
@@ -68,7 +69,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             def tensor_evidence() -> set[str]:
                 nonlocal evidence
                 if evidence is None:
-                    evidence = tensor_params(node, self.scope.params, self.ctx)
+                    evidence = tensor_params(node, self.scope.params, self.ctx) | self._function_tensor_inputs(node)
                 return evidence
 
             text = "".join(self.ctx.source.lines[node.lineno - 1 : node.end_lineno])
@@ -98,6 +99,16 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
                 if extra is not None:
                     state.env[extra.arg] = UNKNOWN
         return state
+
+    def _function_tensor_inputs(self, node: FunctionNode) -> set[str]:
+        """In a custom autograd.Function's ``forward``: the inputs it saves, marks dirty or returns."""
+        cls = self.scope.class_name
+        if cls is None or node.name != "forward" or not self.ctx.is_autograd_function(cls):
+            return set()
+        facts = function_facts(self.ctx, cls)
+        if facts is None:
+            return set()
+        return set(facts.saved | facts.dirty) | ({facts.returns_input} if facts.returns_input else set())
 
     def opt_in_flag(self, test: ast.expr) -> bool:
         """``self.inplace`` (the class's ``__init__`` takes ``inplace=False``) or ``inplace`` (this
