@@ -57,9 +57,15 @@ def forward_mutates_input(w: Write) -> Verdict | None:
         return None
     inputs = {f.arg for _, f in w.facts if f.arg}
     written = sorted(p for p in inputs if mutates_without_mark_dirty(node, p))
-    if not written or w.m.through_data:
+    if not written or w.m.through_data or _copies_itself(w.m.node):
         return None
     return Verdict(FORWARD_MUTATES_INPUT)
+
+
+def _copies_itself(node: ast.AST) -> bool:
+    """``t.copy_(t)``: a write that leaves every value as it was (torch's own ``Resize`` does it)."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "copy_"
+            and len(node.args) == 1 and ast.dump(node.args[0]) == ast.dump(node.func.value))
 
 
 # ---------------------------------------------------------------------- messages and fixes
