@@ -108,7 +108,7 @@ def reported(source: str, *findings: Finding, active: frozenset[str] = ALL) -> l
 
 
 def test_an_unknown_code_in_a_suppression_is_reported() -> None:
-    source = "y.mul_(2)  # gradsafe: ignore[GS999]\nz = 1  # noqa: GS7, F401\n# gradsafe: ignore-file[GS2, GS1234]\n"
+    source = "y.mul_(2)  # gradsafe: ignore[GS999]\nz = 1  # noqa: GS0, F401\n# gradsafe: ignore-file[GS2, GS1234]\n"
     assert reported(source, active=frozenset({"GS802"})) == [("GS802", 1), ("GS802", 2), ("GS802", 3)]
     (unknown,) = filter_suppressed([], SourceFile.from_text("x  # gradsafe: ignore[GS101, gs999]\n"), {"GS802"})
     assert "`GS999`" in unknown.message and "GS101" not in unknown.message
