@@ -45,14 +45,17 @@ CHECKS: tuple[Check, ...] = (
     arguments.helper_writes_leaf,  # GS502 (a leaf)
     leaves.leaf_mutated,  # GS204, GS203, GS202, GS201
     views.multi_output_view_mutated,  # GS301
+    extension_points.function_view_mutated,  # GS703
     views.no_grad_view_mutated,  # GS303
     views.out_with_grad,  # GS302
     views.expanded_view_mutated,  # GS304
+    extension_points.ctx_attribute_overwritten,  # GS701: kept on ctx only, no version check
     arguments.helper_overwrites_saved,  # GS502 (a saved tensor)
     data_aliases.detach_alias_overwrites_saved,  # GS402
     saved_tensors.saved_tensor_overwritten,  # GS101, GS102
     leaves.buffer_attached,  # GS205
     silent_aliasing.clobbered_read,  # GS602 (before GS501: the caller's tensor clobbered is the same write)
+    extension_points.forward_mutates_input,  # GS702, before GS501: the caller is autograd itself
     arguments.argument_mutated,  # GS501
     policy.inplace_in_differentiable_code,  # GS901
 )

@@ -12,11 +12,12 @@ import ast
 from dataclasses import replace
 
 from gradsafe.analysis.interpreter.base import InterpreterBase
+from gradsafe.analysis.autograd_functions import FunctionFacts, function_facts
 from gradsafe.analysis.interpreter.syntax import truthy
 from gradsafe.analysis.interpreter.tables import HARMLESS_BUILTINS, ITER_BUILTINS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
-from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
+from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, Save, State, Storage, Tri, View
 
 
 # `range(...)`: a sequence of ints, so that `x[i]` for its elements is basic indexing (a view).
@@ -32,6 +33,11 @@ class CallRules(InterpreterBase):
         qualname = self.ctx.imports.resolve(func)
         if qualname is not None and not (isinstance(func, ast.Name) and func.id in state.env):
             return self.call_api(qualname, node, state, bound_to)
+        if (isinstance(func, ast.Attribute) and func.attr == "apply" and isinstance(func.value, ast.Name)
+                and func.value.id not in state.env):
+            facts = function_facts(self.ctx, func.value.id)
+            if facts is not None:
+                return self.call_function_apply(func.value.id, facts, node, state)
         if isinstance(func, ast.Attribute):
             held = state.env.get(dotted(func) or "")
             if held is not None and held.kind is Kind.MODULE:  # self.act(x): call the module held there
@@ -163,6 +169,35 @@ class CallRules(InterpreterBase):
             return Ref(Kind.TENSOR, frozenset({sid}), grad=grad, producer=Producer(f"{qualname}()", span))
         return UNKNOWN if summary.returns_value else VALUE
 
+
+    # --- custom autograd.Function
+    def call_function_apply(self, cls: str, facts: FunctionFacts, node: ast.Call, state: State) -> Ref:
+        """``F.apply(...)`` of an in-file ``torch.autograd.Function``: the inputs its ``forward`` saves
+        (``save_for_backward``) or keeps on ``ctx`` are saved by the call, role ``"input"`` or
+        ``"ctx"``; an input it returns (or a view of one) comes back as a view made by the call."""
+        args, kwargs = self.eval_args(node, state)
+        span = self.ctx.span(node)
+        bound = dict(zip(facts.params, args))
+        bound.update((k, v) for k, v in kwargs.items() if k in facts.params)
+        grads = [r.grad for r in bound.values() if r.is_tensorish]
+        builds = self.grad_on and any(g is not Tri.NO for g in grads)  # autograd records a node
+        certain = any(g is Tri.YES for g in grads)
+        op = f"{cls}.apply"
+        if builds:
+            for param in sorted(facts.saved):
+                if param in bound and bound[param].sids:
+                    state.add_save(bound[param].sids, Save(op, span, "input", certain=certain))
+            for param, attr in sorted(facts.on_ctx.items()):
+                if param in bound and bound[param].sids:
+                    state.add_save(bound[param].sids, Save(op, span, f"ctx.{attr}", certain=certain))
+        grad = Tri.any(grads) if builds else Tri.NO
+        producer = Producer(f"{op}()", span)
+        returned = bound.get(facts.returns_input or "")
+        if returned is not None and returned.kind is Kind.TENSOR and returned.sids:
+            return returned.with_(view=View.VIEW, grad=grad, producer=producer, alias=returned.alias)
+        sid = self.ctx.site_id(("call", span))
+        state.heap[sid] = Storage(fresh=True, label=f"the result of `{op}()`", origin=span)
+        return Ref(Kind.TENSOR, frozenset({sid}), grad=grad, producer=producer)
 
     # ------------------------------------------------------------------ backward
     def on_backward(self, node: ast.Call, state: State) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.interpreter.base import MutationJudge
+from gradsafe.analysis.autograd_functions import function_facts
 from gradsafe.analysis.interpreter.calls import CallRules
 from gradsafe.analysis.interpreter.containers import container_params
 from gradsafe.analysis.interpreter.expressions import ExpressionRules
@@ -29,7 +30,7 @@ from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Re
 from gradsafe.findings import Span
 
 if TYPE_CHECKING:
-    from gradsafe.analysis.context import ModuleContext
+    from gradsafe.analysis.context import FunctionNode, ModuleContext
 
 
 class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, ModuleCalls, NumpyCalls):
@@ -71,7 +72,7 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
             def tensor_evidence() -> set[str]:
                 nonlocal evidence
                 if evidence is None:
-                    evidence = tensor_params(node, self.scope.params, self.ctx)
+                    evidence = tensor_params(node, self.scope.params, self.ctx) | self._function_tensor_inputs(node)
                 return evidence
 
             text = "".join(self.ctx.source.lines[node.lineno - 1 : node.end_lineno])
@@ -101,6 +102,16 @@ class Interpreter(StatementRules, ExpressionRules, CallRules, TorchApiCalls, Mod
                 if extra is not None:
                     state.env[extra.arg] = UNKNOWN
         return state
+
+    def _function_tensor_inputs(self, node: FunctionNode) -> set[str]:
+        """In a custom autograd.Function's ``forward``: the inputs it saves, marks dirty or returns."""
+        cls = self.scope.class_name
+        if cls is None or node.name != "forward" or not self.ctx.is_autograd_function(cls):
+            return set()
+        facts = function_facts(self.ctx, cls)
+        if facts is None:
+            return set()
+        return set(facts.saved | facts.dirty) | ({facts.returns_input} if facts.returns_input else set())
 
     def opt_in_flag(self, test: ast.expr) -> bool:
         """``self.inplace`` (the class's ``__init__`` takes ``inplace=False``) or ``inplace`` (this
