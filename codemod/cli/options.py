@@ -203,7 +203,7 @@ VerboseOpt = Annotated[
 ]
 
 UnsafeFixesOpt = Annotated[
-    Optional[bool],
+    bool | None,
     typer.Option(
         "--unsafe-fixes/--no-unsafe-fixes",
         help="Also apply unsafe fixes: those that change what the code computes on purpose, the repairs of "

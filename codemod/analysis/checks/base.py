@@ -81,7 +81,7 @@ class Statement:
     receiver_node: ast.expr
     receiver: Ref
     state: State
-    scope: "Scope"
+    scope: Scope
     policy: Policy
     fix: FixContext
 

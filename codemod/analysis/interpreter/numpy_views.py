@@ -23,7 +23,7 @@ SHARING_FUNCTIONS = frozenset({"numpy.asarray", "numpy.asanyarray"})
 WRITING_FUNCTIONS = frozenset({"numpy.copyto", "numpy.put", "numpy.place", "numpy.putmask", "numpy.fill_diagonal"})
 
 
-def numpy_view(tensor: Ref, op: str, span_node: ast.AST, ctx: "ModuleContext") -> Ref:
+def numpy_view(tensor: Ref, op: str, span_node: ast.AST, ctx: ModuleContext) -> Ref:
     """The array of ``tensor.numpy()``: the same storages, seen through NumPy."""
     return tensor.with_(alias=Alias.NUMPY, grad=Tri.NO, producer=Producer(op, ctx.span(span_node)))
 
@@ -31,7 +31,7 @@ def numpy_view(tensor: Ref, op: str, span_node: ast.AST, ctx: "ModuleContext") -
 class NumpyCalls:
     """NumPy calls that share or write a tensor's memory (a mixin of ``Interpreter``)."""
 
-    ctx: "ModuleContext"
+    ctx: ModuleContext
 
     def call_numpy(self, qualname: str, node: ast.Call, state: State) -> Ref | None:
         """Handle a ``numpy.*`` call that shares or writes tensor memory; ``None`` for any other."""
