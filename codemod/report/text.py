@@ -30,6 +30,19 @@ def plural(count: int, word: str, plural_form: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural_form or word + 's')}"
 
 
+def counted(findings: list[Finding]) -> str:
+    """How many findings of each kind: ``2 hazards``, ``1 hazard and 1 suppression warning``."""
+    counts: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        rule = get_rule(finding.code)
+        noun = rule.noun if rule is not None else ("hazard", "hazards")
+        counts[noun] = counts.get(noun, 0) + 1
+    if not counts:
+        return plural(0, "hazard")
+    parts = [plural(count, singular, many) for (singular, many), count in counts.items()]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def location(path: str, line: int, col: int) -> str:
     """``path:line:col`` with a 1-based column, from a 0-based one."""
     return f"{path}:{line}:{col + 1}"
@@ -103,6 +116,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
     remaining hazards, one line per hazard saying why it was not fixed."""
     lines: list[str] = []
     found = report.finding_count
+    what = counted([f for r in report.results for f in sorted(r.findings, key=lambda f: f.sort_key)])
     in_files = plural(report.files_with_findings, "file")
     if report.command is Command.TRACE:
         if found:
@@ -113,7 +127,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
         if found:
             fixable = report.fixable_count
             suffix = f" ({fixable} fixable with `gradsafe fix`)" if fixable else ""
-            lines.append(f"Found {plural(found, 'hazard')} in {in_files}{suffix}.")
+            lines.append(f"Found {what} in {in_files}{suffix}.")
         else:
             lines.append(f"No hazards found ({plural(report.files_processed, 'file')} checked).")
     else:
@@ -123,7 +137,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
         )
         if found:
             verb_remain = "remains" if found == 1 else "remain"
-            lines.append(f"{plural(found, 'hazard')} {verb_remain} in {in_files}" + (":" if reasons else "."))
+            lines.append(f"{what} {verb_remain} in {in_files}" + (":" if reasons else "."))
             if reasons:
                 lines += remaining_reasons(report)
     if report.files_failed:
