@@ -77,19 +77,9 @@ def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool) -> str
         if verdict is not None and not Verdict(verdict).emit_by_default:
             detail = result.verdict_detail(finding)
             return f"no fix: verification {verdict} the rewrite" + (f": {detail}" if detail else "")
-        reason = _declined_reason(result, finding)
+        reason = result.declined_reason(finding)
         return f"no fix: the fix was declined: {reason}" if reason else "no fix: the fix was not applied"
     return f"fix: {fix.description} ({fix.kind.value}, {fix.safety.value})"
-
-
-def _declined_reason(result: FileResult, finding: Finding) -> str | None:
-    """The reason a pass gave for declining ``finding``'s fix (matched by code, scope and message,
-    since the declined finding's span refers to an intermediate text of the fix loop)."""
-    for declined in result.declined:
-        other = declined.finding
-        if (other.code, other.scope, other.message) == (finding.code, finding.scope, finding.message):
-            return declined.reason
-    return None
 
 
 def fixed_line(path: str, result: FileResult, finding: Finding) -> str:
