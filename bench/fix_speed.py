@@ -26,11 +26,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 MODEL = '''\
@@ -61,7 +63,14 @@ def generate(root: Path, files: int) -> Path:
     return tree
 
 
-def gradsafe(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds
+    cpu: float  # user + system seconds of gradsafe and its workers: the figure on a loaded machine
+
+
+def gradsafe(*args: str, cwd: Path) -> tuple[Timing, subprocess.CompletedProcess[str]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "gradsafe", *args, "--isolated", "--no-cache"],
@@ -71,12 +80,14 @@ def gradsafe(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[
         check=False,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode not in (0, 1):
         raise SystemExit(f"gradsafe {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
-    return elapsed, result
+    return Timing(elapsed, cpu), result
 
 
-def measure(tree: Path, jobs: int, policy: str) -> tuple[float, float, str]:
+def measure(tree: Path, jobs: int, policy: str) -> tuple[Timing, Timing, str]:
     common = ["--jobs", str(jobs), "--policy", policy, "."]
     check_time, _ = gradsafe("check", "--exit-zero", "-q", *common, cwd=tree)
     fix_time, fixed = gradsafe("fix", "--no-verify", *common, cwd=tree)
@@ -107,10 +118,12 @@ def main() -> int:
             shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.so.*", "lib", "include"))
             check_time, fix_time, summary = measure(copy, options.jobs, "strict")
             rows.append(("torch sources", "strict", check_time, fix_time, summary))
-    print(f"| corpus | policy | check (s) | fix --no-verify (s) | fix / check | result |  (--jobs {options.jobs})")
+    print(f"(--jobs {options.jobs}; load average {os.getloadavg()[0]:.1f}; CPU = user + system time of gradsafe and its workers)")
+    print("| corpus | policy | check wall / CPU (s) | fix --no-verify wall / CPU (s) | fix / check (CPU) | result |")
     print("|---|---|---|---|---|---|")
-    for corpus, policy, check_time, fix_time, summary in rows:
-        print(f"| {corpus} | {policy} | {check_time:.1f} | {fix_time:.1f} | {fix_time / check_time:.1f}x | {summary} |")
+    for corpus, policy, check, fix, summary in rows:
+        print(f"| {corpus} | {policy} | {check.wall:.1f} / {check.cpu:.1f} | {fix.wall:.1f} / {fix.cpu:.1f} "
+              f"| {fix.cpu / check.cpu:.1f}x | {summary} |")
     return 0
 
 

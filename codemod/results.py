@@ -51,3 +51,12 @@ class FileResult:
 
     def verdict_detail(self, finding: Finding) -> str | None:
         return self.verdict_details.get(finding.scope)
+
+    def declined_reason(self, finding: Finding) -> str | None:
+        """The reason a pass gave for declining ``finding``'s fix (matched by code, scope and
+        message, since the declined finding's span refers to an intermediate text of the fix loop)."""
+        for declined in self.declined:
+            other = declined.finding
+            if (other.code, other.scope, other.message) == (finding.code, finding.scope, finding.message):
+                return declined.reason
+        return None

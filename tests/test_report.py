@@ -159,6 +159,7 @@ def test_json_values(results) -> None:
             "applicable": True,
         },
         "unfixable_reason": None,
+        "declined_reason": None,
         "related": [{"line": 1, "column": 5, "end_line": 1, "end_column": 21, "note": "saved here"}],
         "scope": "Net.forward",
         "verdict": None,

@@ -30,8 +30,6 @@ from typing import TypeGuard
 from collections.abc import Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
 from gradsafe.analysis.optable import load as load_optable
@@ -86,6 +84,11 @@ class NoGradPass:
         torch_name = _torch_binding(index.module)
         edited = index.module.visit(_WrapInNoGrad(ranges, torch_name or "torch"))
         if torch_name is None:
+            # Imported here: ``libcst.codemod`` loads ``libcst.matchers``, which costs more than a
+            # whole fix round, and few files need the import added.
+            from libcst.codemod import CodemodContext
+            from libcst.codemod.visitors import AddImportsVisitor
+
             context = CodemodContext()
             AddImportsVisitor.add_needed_import(context, "torch")
             edited = AddImportsVisitor(context).transform_module(edited)

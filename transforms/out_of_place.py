@@ -60,12 +60,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import ClassScope, ComprehensionScope, GlobalScope
 
 from gradsafe.analysis.optable import OpTable
 from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
+from gradsafe.transforms.bindings import ScopeKind, enclosing_scope, own_bindings
 from gradsafe.transforms.comments import keep_comment_column
 from gradsafe.transforms.locate import NodeIndex
 from gradsafe.transforms.params import OutOfPlaceParams as Params
@@ -406,14 +406,10 @@ def locality_problem(index: NodeIndex, statement: cst.CSTNode, name: str) -> str
     """
     if "." in name:
         return None
-    scope = index.scope_of(statement)
-    while isinstance(scope, ComprehensionScope):
-        scope = scope.parent
-    if scope is None or isinstance(scope, ClassScope):
+    kind, function = enclosing_scope(index.ancestors(statement))
+    if kind is ScopeKind.CLASS:
         return f"`{name}` would be bound in a class body"
-    if isinstance(scope, GlobalScope):
-        return None
-    if not scope.assignments[name]:
+    if function is not None and name not in own_bindings(function):
         return f"`{name}` is not a local variable here; assigning it would make it one"
     return None
 

@@ -6,7 +6,8 @@ time and re-runs the analysis on the new text before choosing more.  Each iterat
 
 * fixes of a single kind (one pass over a freshly parsed module, so every span the pass sees
   refers to exactly the text it edits), and
-* at most one fix per enclosing scope (``Finding.scope``), with non-overlapping targets.
+* at most one fix per enclosing scope (``Finding.scope``), with non-overlapping targets, except
+  that out-of-place rewrites of different names in one scope share a round (``_independent_key``).
 
 Unsafe fixes (``Fix.applicability``: they change what the code computes, the repairs of silent
 bugs) are applied only with ``unsafe_fixes``; otherwise they stay offered, in ``remaining``.
@@ -34,6 +35,7 @@ from gradsafe.findings import Finding, FixKind
 from gradsafe.fix.safety_check import RewriteError as RewriteError  # callers import it from here
 from gradsafe.fix.safety_check import check_rewrite, touched_spans
 from gradsafe.files.source import split_lines
+from gradsafe.transforms.params import OutOfPlaceParams
 
 # Every round applies at least one fix or declines one for good, so the loop converges; rounds are
 # one fix per scope, so a function with many hazards needs as many rounds.  The cap only guards
@@ -120,20 +122,40 @@ def _identities(findings: Iterable[Finding], lines: list[str]) -> dict[Finding, 
 
 
 def _choose_batch(candidates: list[Finding]) -> list[Finding]:
-    """Fixes of the first candidate's kind, at most one per scope, with non-overlapping targets."""
+    """Fixes of the first candidate's kind with non-overlapping targets, one per scope, except
+    out-of-place rewrites of different names, which go together (see ``_independent_key``)."""
     kind = candidates[0].fix.kind  # type: ignore[union-attr]
     batch: list[Finding] = []
-    scopes: set[str] = set()
+    taken: set[tuple[str, str | None]] = set()
     for finding in candidates:
         fix = finding.fix
         assert fix is not None
-        if fix.kind is not kind or finding.scope in scopes:
+        if fix.kind is not kind:
+            continue
+        key = _independent_key(finding)
+        if (finding.scope, None) in taken or (finding.scope, key) in taken or (key is None and any(s == finding.scope for s, _ in taken)):
             continue
         if any(fix.target.overlaps(chosen.fix.target) for chosen in batch):  # type: ignore[union-attr]
             continue
         batch.append(finding)
-        scopes.add(finding.scope)
+        taken.add((finding.scope, key))
     return batch
+
+
+def _independent_key(finding: Finding) -> str | None:
+    """The name an out-of-place fix rebinds, when it can share a round with others in its scope.
+
+    The analysis plans an out-of-place rewrite only when no other live name holds the written
+    tensor (``gradsafe.analysis.remedies.other_live_names``), and the out-of-place op saves what
+    the in-place one saved: the rewrite changes what that one name means after the write and
+    nothing else, so the findings on other names are the same before and after it.  Findings on
+    the same name are not (after ``y = y.mul(2)`` a later ``y.add_(1)`` writes a fresh tensor), so
+    they wait for the next round.  Every other fix is alone in its scope for the round (None).
+    """
+    params = finding.fix.params if finding.fix is not None else None
+    if isinstance(params, OutOfPlaceParams) and params.name:
+        return params.name
+    return None
 
 
 def fix_text(

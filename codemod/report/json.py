@@ -17,7 +17,7 @@ import gradsafe.transforms.params  # noqa: F401  (registers the fix parameter cl
 from gradsafe.findings import Applicability, Confidence, Finding, Fix, FixKind, FixSafety, Related, Span
 from gradsafe.results import FileResult
 from gradsafe.report import Command, RenderOptions, Report, Totals, sort_results, write_json
-from gradsafe.fix.loop import is_fixable
+from gradsafe.fix.loop import DeclinedFix, is_fixable
 from gradsafe.rules import get_rule
 
 SCHEMA_VERSION = 1
@@ -31,7 +31,8 @@ def _position(span: Span) -> dict[str, int]:
     return {"line": span.line, "column": span.col + 1, "end_line": span.end_line, "end_column": span.end_col + 1}
 
 
-def finding_object(path: str, finding: Finding, verdict: str | None, detail: str | None = None) -> dict[str, Any]:
+def finding_object(path: str, finding: Finding, verdict: str | None, detail: str | None = None,
+                   declined: str | None = None) -> dict[str, Any]:
     rule = get_rule(finding.code)
     fix = finding.fix
     return {
@@ -51,6 +52,7 @@ def finding_object(path: str, finding: Finding, verdict: str | None, detail: str
             "applicable": is_fixable(finding),
         },
         "unfixable_reason": finding.unfixable_reason,
+        "declined_reason": declined,
         "related": [{**_position(r.span), "note": r.note} for r in finding.related],
         "scope": finding.scope,
         "verdict": verdict,
@@ -72,7 +74,8 @@ def document(report: Report) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "command": report.command.value,
-        "findings": [finding_object(r.display, f, r.verdict(f), r.verdict_detail(f)) for r, f in report.findings()],
+        "findings": [finding_object(r.display, f, r.verdict(f), r.verdict_detail(f), r.declined_reason(f))
+                     for r, f in report.findings()],
         "fixed": [finding_object(r.display, f, r.verdict(f), r.verdict_detail(f)) for r, f in report.fixed()],
         "errors": [error_object(error) for error in report.errors()],
         "summary": {
@@ -149,6 +152,8 @@ def read_report(data: Mapping[str, Any]) -> Report:
                     verdicts[item["path"]][finding.scope] = item["verdict"]
                 if item.get("verdict_detail"):
                     details[item["path"]][finding.scope] = item["verdict_detail"]
+                if key == "findings" and item.get("declined_reason"):
+                    result(item["path"]).declined.append(DeclinedFix(finding, item["declined_reason"]))
         for path, by_scope in verdicts.items():
             results[path].verdicts = by_scope
         for path, by_scope in details.items():

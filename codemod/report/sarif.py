@@ -18,6 +18,7 @@ notifications of the run's invocation, not results, and make ``executionSuccessf
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote, unquote, urlparse
@@ -80,11 +81,27 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
+def semantic_version(version: str) -> str:
+    """A PEP 440 version as the Semantic Versioning 2.0 string SARIF asks for: ``0.1.0.dev0`` ->
+    ``0.1.0-dev.0``, ``1.2.0rc1`` -> ``1.2.0-rc.1``; a release is the same in both."""
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:\.?(a|b|rc)(\d+))?(?:\.?dev(\d+))?", version)
+    if match is None:
+        return version
+    major, minor, patch, pre, pre_number, dev = match.groups()
+    core = f"{major}.{minor}.{patch or 0}"
+    labels = []
+    if pre is not None:
+        labels.append(f"{pre}.{pre_number}")
+    if dev is not None:
+        labels.append(f"dev.{dev}")
+    return core + ("-" + ".".join(labels) if labels else "")
+
+
 def driver(rules: list[Rule]) -> dict[str, Any]:
     return {
         "name": TOOL_NAME,
         "version": __version__,
-        "semanticVersion": __version__,
+        "semanticVersion": semantic_version(__version__),
         "rules": [rule_descriptor(rule) for rule in rules],
         "notifications": [{"id": code, "shortDescription": {"text": text}} for code, text in NOTIFICATIONS.items()],
     }

@@ -30,6 +30,19 @@ def plural(count: int, word: str, plural_form: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural_form or word + 's')}"
 
 
+def counted(findings: list[Finding]) -> str:
+    """How many findings of each kind: ``2 hazards``, ``1 hazard and 1 suppression warning``."""
+    counts: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        rule = get_rule(finding.code)
+        noun = rule.noun if rule is not None else ("hazard", "hazards")
+        counts[noun] = counts.get(noun, 0) + 1
+    if not counts:
+        return plural(0, "hazard")
+    parts = [plural(count, singular, many) for (singular, many), count in counts.items()]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def location(path: str, line: int, col: int) -> str:
     """``path:line:col`` with a 1-based column, from a 0-based one."""
     return f"{path}:{line}:{col + 1}"
@@ -79,20 +92,10 @@ def fix_note(result: FileResult, finding: Finding, *, after_fixing: bool, unsafe
         if verdict is not None and not Verdict(verdict).emit_by_default:
             detail = result.verdict_detail(finding)
             return f"no fix: verification {verdict} the rewrite" + (f": {detail}" if detail else "")
-        reason = _declined_reason(result, finding)
+        reason = result.declined_reason(finding)
         return f"no fix: the fix was declined: {reason}" if reason else "no fix: the fix was not applied"
     unsafe = ", unsafe: applied only with `--unsafe-fixes`" if fix.unsafe else ""
     return f"fix: {fix.description} ({fix.kind.value}, {fix.safety.value}{unsafe})"
-
-
-def _declined_reason(result: FileResult, finding: Finding) -> str | None:
-    """The reason a pass gave for declining ``finding``'s fix (matched by code, scope and message,
-    since the declined finding's span refers to an intermediate text of the fix loop)."""
-    for declined in result.declined:
-        other = declined.finding
-        if (other.code, other.scope, other.message) == (finding.code, finding.scope, finding.message):
-            return declined.reason
-    return None
 
 
 def fixed_line(path: str, result: FileResult, finding: Finding) -> str:
@@ -119,6 +122,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
     remaining hazards, one line per hazard saying why it was not fixed."""
     lines: list[str] = []
     found = report.finding_count
+    what = counted([f for r in report.results for f in sorted(r.findings, key=lambda f: f.sort_key)])
     in_files = plural(report.files_with_findings, "file")
     if report.command is Command.TRACE:
         if found:
@@ -129,7 +133,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
         if found:
             fixable = report.fixable_count
             suffix = f" ({fixable} fixable with `gradsafe fix`)" if fixable else ""
-            lines.append(f"Found {plural(found, 'hazard')} in {in_files}{suffix}.")
+            lines.append(f"Found {what} in {in_files}{suffix}.")
             lines += _unsafe_available(report)
         else:
             lines.append(f"No hazards found ({plural(report.files_processed, 'file')} checked).")
@@ -140,7 +144,7 @@ def summary_lines(report: Report, *, reasons: bool = False) -> list[str]:
         )
         if found:
             verb_remain = "remains" if found == 1 else "remain"
-            lines.append(f"{plural(found, 'hazard')} {verb_remain} in {in_files}" + (":" if reasons else "."))
+            lines.append(f"{what} {verb_remain} in {in_files}" + (":" if reasons else "."))
             if reasons:
                 lines += remaining_reasons(report)
             lines += _unsafe_available(report)

@@ -58,6 +58,8 @@ class Rule:
     # only for rules whose example needs context the snippet cannot carry.
     example_is_test: bool = True
     references: tuple[str, ...] = field(default=())
+    # What a finding of this rule is called in the summary line ("Found 2 hazards ..."): singular, plural.
+    noun: tuple[str, str] = ("hazard", "hazards")
 
     @property
     def family(self) -> str:

@@ -4,6 +4,7 @@ from gradsafe.rules import Rule, register
 
 UNUSED_SUPPRESSION = register(
     Rule(
+        noun=("suppression warning", "suppression warnings"),
         code="GS801",
         name="unused-suppression",
         summary="A suppression comment that silences no finding (as ruff's RUF100; off by default)",
@@ -41,6 +42,7 @@ UNUSED_SUPPRESSION = register(
 
 UNKNOWN_SUPPRESSION_CODE = register(
     Rule(
+        noun=("suppression warning", "suppression warnings"),
         code="GS802",
         name="unknown-suppression-code",
         summary="A suppression comment names a code that is no gradsafe rule (`# gradsafe: ignore[GS999]`)",

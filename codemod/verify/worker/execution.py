@@ -21,12 +21,14 @@ world's modules are active (so imports inside the target resolve to the same ver
 from __future__ import annotations
 
 import random
+import re
 import sys
 import traceback
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -105,6 +107,9 @@ class Failure:
     stage: str  # "call" | "backward"
     inplace: InplaceError | None
     location: str  # "model.py:12" (innermost frame in the user's files), or ""
+    # A backward error about a saved tensor: where the forward op that saved it ran ("utils.py:3"),
+    # when the run traced its saves (``execute(..., locate_saves=True)``), or "".
+    saved_at: str = ""
 
     @classmethod
     def of(cls, exc: BaseException, stage: str, world: World) -> Failure:
@@ -125,7 +130,24 @@ class Failure:
         where = f" at {self.location}" if self.location else ""
         message = self.message.split(" Hint:")[0].removesuffix(" instead.")
         text = f"{self.type}: {message}" if message else self.type
-        return f"{_clip(text)}{where}"
+        saved = f" (the tensor was saved for backward at {self.saved_at})" if self.saved_at else ""
+        return f"{_clip(text)}{where}{saved}"
+
+
+_FORWARD_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
+
+
+def _saved_at(caught: list[warnings.WarningMessage], world: World) -> str:
+    """The innermost frame in the user's files of the forward call that anomaly mode blames."""
+    for warning in caught:
+        text = str(warning.message)
+        if "Traceback of forward call that caused the error" not in text:
+            continue
+        frames = [(m["file"], int(m["line"])) for m in _FORWARD_FRAME.finditer(text)]
+        for filename, line in reversed(frames):
+            if world.project.is_user_file(filename):
+                return f"{world.project.display(filename)}:{line}"
+    return ""
 
 
 def _clip(text: str, limit: int = 240) -> str:
@@ -196,12 +218,24 @@ def execute(
     mode: AbstractContextManager[Any] | None = None,
     terms: tuple[str, ...] | None = None,
     perturb: Callable[[list[Differentiable]], None] | None = None,
+    locate_saves: bool = False,
 ) -> Execution:
     """Run ``call`` once.
 
     With ``grad=False`` (a reference run) ``terms`` names the values that make up s, and
-    ``perturb`` may shift the inputs first (finite differences).
+    ``perturb`` may shift the inputs first (finite differences).  ``locate_saves`` runs under
+    autograd's anomaly mode, so that a backward error about a modified saved tensor says where
+    the forward op that saved it ran (``Failure.saved_at``); it costs time, so callers ask for it
+    only to explain a failure they already saw.
     """
+    if locate_saves:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with torch.autograd.detect_anomaly(check_nan=False):
+                run = execute(call, inputs, world, grad=grad, dtype=dtype, mode=mode, terms=terms, perturb=perturb)
+        if run.error is not None and run.error.stage == "backward":
+            run.error = replace(run.error, saved_at=_saved_at(caught, world))
+        return run
     named_args = argument_names(call.signature, inputs.args, inputs.kwargs)
     inputs_needing_grad = differentiables(named_args, inputs)
     if perturb is not None:

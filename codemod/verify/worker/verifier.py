@@ -298,7 +298,13 @@ class TargetVerifier:
         )
         if rewrite.error is not None:
             if rewrite.error.inplace is not None:
-                return trial.verdict(Verdict.REJECTED, f"the rewrite still raises {rewrite.error.describe()}")
+                error = rewrite.error
+                if error.stage == "backward":  # say where the stale tensor was saved: run again, traced
+                    traced = execute(trial.calls[REWRITE], trial.inputs(REWRITE), self.worlds[REWRITE], grad=True,
+                                     dtype=trial.dtype, locate_saves=True)
+                    if traced.error is not None and traced.error.saved_at:
+                        error = traced.error
+                return trial.verdict(Verdict.REJECTED, f"the rewrite still raises {error.describe()}")
             ran = "runs" if original.error is None else "raises an in-place error"
             return trial.verdict(
                 Verdict.REJECTED, f"the rewrite raises {rewrite.error.describe()} (the original {ran})"
