@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Callable
 
-from gradsafe.analysis.interpreter.joins import join_refs, join_states, same_states
+from gradsafe.analysis.interpreter.joins import forget_unreachable_saves, join_refs, join_states, same_states
 from gradsafe.analysis.interpreter.syntax import reads_grad_of
 from gradsafe.analysis.interpreter.tables import AUG_METHODS, AUG_OPS, MAX_LOOP_ITERATIONS
 from gradsafe.analysis.mutations import Form
@@ -140,12 +140,23 @@ class StatementRules:
         self.eval(stmt.test, state)
         opt_in = int(self.opt_in_flag(stmt.test))  # `if self.inplace:` with `inplace=False` by default
         self.opt_in += opt_in
+        entry = dict(state.heap)
         try:
             then = self.exec_block(stmt.body, state.copy())
         finally:
             self.opt_in -= opt_in
         other = self.exec_block(stmt.orelse, state.copy()) if stmt.orelse else state
+        keep = self.kept_storages()
+        forget_unreachable_saves(entry, then, keep)
+        if other is not state:
+            forget_unreachable_saves(entry, other, keep)
         return join_states(then, other)
+
+    def kept_storages(self) -> set[int]:
+        """Storages reachable by means other than a name: escaped ones and the file's globals."""
+        judge = getattr(self, "judge", None)
+        escaped: set[int] = set(judge.escaped) if judge is not None else set()
+        return escaped | set(self.ctx.global_heap)
 
     def stmt_For(self, stmt: ast.For | ast.AsyncFor, state: State) -> State | None:
         iterable = self.eval(stmt.iter, state)
