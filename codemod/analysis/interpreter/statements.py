@@ -16,7 +16,7 @@ from gradsafe.analysis.interpreter.syntax import reads_grad_of
 from gradsafe.analysis.interpreter.tables import AUG_METHODS, AUG_OPS, MAX_LOOP_ITERATIONS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
-from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, Ref, State, View
+from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, Ref, State, Tri, View
 
 if TYPE_CHECKING:
     from gradsafe.analysis.context import ModuleContext
@@ -42,6 +42,31 @@ def one_tensor(node: ast.expr) -> bool:
     return False
 
 
+def parameters_flag(stmt: ast.For | ast.AsyncFor) -> tuple[str, bool] | None:
+    """``for p in fused.parameters(): p.requires_grad = False`` (or ``p.requires_grad_(False)``):
+    the module's name and the flag its parameters get."""
+    it, target = stmt.iter, stmt.target
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "parameters"
+            and isinstance(target, ast.Name)):
+        return None
+    owner = dotted(it.func.value)
+    if owner is None:
+        return None
+    for body_stmt in stmt.body:
+        if isinstance(body_stmt, ast.Assign) and len(body_stmt.targets) == 1:
+            t, v = body_stmt.targets[0], body_stmt.value
+            if isinstance(t, ast.Attribute) and t.attr == "requires_grad" and isinstance(t.value, ast.Name) \
+                    and t.value.id == target.id and isinstance(v, ast.Constant) and isinstance(v.value, bool):
+                return owner, v.value
+        if isinstance(body_stmt, ast.Expr) and isinstance(body_stmt.value, ast.Call):
+            call = body_stmt.value
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "requires_grad_" \
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == target.id \
+                    and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, bool):
+                return owner, call.args[0].value
+    return None
+
+
 class StatementRules:
     """The ``stmt_*`` rules, the loop fixpoint and assignment to targets (a mixin of ``Interpreter``)."""
 
@@ -49,6 +74,7 @@ class StatementRules:
     scope: Scope
     grad_on: bool
     unbound: Callable[[Ref, ast.AST, str], Ref]  # ExpressionRules.unbound
+    set_module_frozen: Callable[[str, bool, State], None]  # ModuleCalls.set_module_frozen
     opt_in: int
 
     # ------------------------------------------------------------------ statements
@@ -161,7 +187,22 @@ class StatementRules:
     def stmt_For(self, stmt: ast.For | ast.AsyncFor, state: State) -> State | None:
         iterable = self.eval(stmt.iter, state)
         element = self.element_of(iterable, stmt.iter)
-        return self.loop(stmt, state, lambda s: self.assign(stmt.target, element, s, stmt.iter), stmt.orelse)
+        after = self.loop(stmt, state, lambda s: self.assign(stmt.target, element, s, stmt.iter), stmt.orelse)
+        frozen = parameters_flag(stmt)
+        if after is not None and frozen is not None:
+            self.set_module_frozen(frozen[0], not frozen[1], after)
+        return after
+
+    def set_requires_grad(self, base_node: ast.expr, flag: bool, state: State) -> None:
+        """``base.requires_grad = flag``: a tensor's (or every parameter's of a module) leaf status."""
+        base = self.eval(base_node, state)
+        key = dotted(base_node)
+        if base.kind is Kind.MODULE and key is not None:
+            self.set_module_frozen(key, not flag, state)
+        elif base.is_tensorish and base.sids and base.view is View.NONE:
+            state.update(base.sids, leaf=Tri.YES if flag else Tri.NO)
+            if key is not None:
+                state.env[key] = base.with_(grad=Tri.YES if flag else Tri.NO)
 
     stmt_AsyncFor = stmt_For
 
@@ -295,6 +336,8 @@ class StatementRules:
                 self.assign(elt, item, state, value_node)
         elif isinstance(target, ast.Attribute):
             key = dotted(target)
+            if target.attr == "requires_grad" and isinstance(value_node, ast.Constant) and isinstance(value_node.value, bool):
+                self.set_requires_grad(target.value, value_node.value, state)
             if key is not None:
                 state.env[key] = value
                 if key.startswith("self."):
