@@ -93,6 +93,7 @@ def test_the_inplace_flag_description_says_what_the_rewrite_does(tmp_path: Path,
 def _fix_outputs():
     spec = importlib.util.spec_from_file_location("fix_outputs", ROOT / "scripts" / "fix_outputs.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["fix_outputs"] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
