@@ -8,7 +8,13 @@ scratch folder and runs, with ``sys.executable -m gradsafe`` (the gradsafe it is
 
 * ``check . --format json --isolated --no-cache`` under the default policy and ``--policy strict``;
 * ``fix . --no-verify --isolated --no-cache`` (default policy), then ``compile()`` of every file it
-  changed, then the same ``fix`` once more: a file the second run changes is not idempotent.
+  changed, then the same ``fix`` once more: a file the second run changes is not idempotent;
+* between the two, ``check`` once more: "fixable" must mean what ``fix --no-verify`` applies, so a
+  finding ``check`` marked fixable that the fix did not change (DECLINED), or one still marked
+  fixable after it (FIXABLE), fails the run;
+* for every changed file, ``scripts/fix_outputs.py``: the touched ``nn.Module`` classes built with
+  their defaults, forward and backward in float64 before and after the edit (OUTPUT: same / fixed /
+  different / skipped, with the reason); "different" fails the run.
 
 It reports per repository: lines of Python, default and strict findings, their diff against the
 committed baseline ``tests/ecosystem/baseline.json`` (new / gone, keyed by path, code and the
@@ -57,6 +63,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from collections.abc import Callable, Iterable, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fix_outputs import OutputCheck, check_files  # noqa: E402  (a sibling script)
 
 BASELINE = Path(__file__).resolve().parent.parent / "tests" / "ecosystem" / "baseline.json"
 BASELINE_VERSION = 1
@@ -238,6 +247,10 @@ class RepositoryResult:
     fixes: list[FixChange] = field(default_factory=list)
     diffs: dict[str, str] = field(default_factory=dict)  # path -> unified diff of the first fix
     remaining_after_fix: list[Finding] = field(default_factory=list)  # default findings the fix left
+    fixable: list[Finding] = field(default_factory=list)  # the last default check's findings marked fixable
+    fixable_declined: list[Finding] = field(default_factory=list)  # marked fixable by check, not changed by fix
+    fixable_after_fix: list[Finding] = field(default_factory=list)  # still marked fixable once fix ran
+    output_checks: list[OutputCheck] = field(default_factory=list)  # forward/backward before and after each edit
     missing: bool = False
     seconds: float = 0.0
     diff: BaselineDiff = field(default_factory=BaselineDiff)
@@ -249,7 +262,8 @@ class RepositoryResult:
     @property
     def failed(self) -> bool:
         return bool(self.missing or self.diff.new or self.diff.strict_grew or self.crashes
-                    or self.non_compiling or self.non_idempotent)
+                    or self.non_compiling or self.non_idempotent or self.fixable_declined or self.fixable_after_fix
+                    or any(c.status == "different" for c in self.output_checks))
 
 
 def python_texts(root: Path) -> dict[str, bytes]:
@@ -281,10 +295,15 @@ def _parse_report(completed: Completed, text: str, what: str, result: Repository
     return report
 
 
-def _check(runner: Runner, scratch: Path, policy: str, result: RepositoryResult) -> list[Finding]:
+def _check(runner: Runner, scratch: Path, policy: str, result: RepositoryResult, what: str = "") -> list[Finding]:
     completed = runner(["check", ".", "--policy", policy, "--format", "json", "--isolated", "--no-cache", "-j", "1"], scratch)
-    report = _parse_report(completed, completed.stdout, f"check {policy}", result)
-    return [] if report is None else findings_of(report, scratch)
+    report = _parse_report(completed, completed.stdout, what or f"check {policy}", result)
+    if report is None:
+        return []
+    found = findings_of(report, scratch)
+    if policy == "default":
+        result.fixable = [f for f, item in zip(found, report.get("findings", [])) if (item.get("fix") or {}).get("applicable")]
+    return found
 
 
 def _fix(runner: Runner, scratch: Path, report_path: Path, what: str, result: RepositoryResult) -> dict | None:
@@ -293,6 +312,13 @@ def _fix(runner: Runner, scratch: Path, report_path: Path, what: str, result: Re
     completed = runner(args, scratch)
     text = report_path.read_text(encoding="utf-8") if report_path.exists() else completed.stdout
     return _parse_report(completed, text, what, result)
+
+
+def torch_available() -> bool:
+    """The forward/backward comparison of ``fix_outputs`` needs torch in this interpreter."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _compiles(raw: bytes, path: str) -> str | None:
@@ -338,6 +364,12 @@ def check_repository(root: Path, name: str, runner: Runner = run_gradsafe) -> Re
                 for f in first.get("fixed", [])
             ]
             result.remaining_after_fix = findings_of(first, scratch)
+            fixed = {(f["path"], f["line"], f["code"]) for f in first.get("fixed", [])}
+            result.fixable_declined = [f for f in result.fixable if (f.path, f.line, f.code) not in fixed]
+            _check(runner, scratch, "default", result, "check after fix")
+            result.fixable_after_fix = result.fixable
+        if changed and torch_available():
+            result.output_checks = check_files(export, scratch, changed)
         _fix(runner, scratch, report_path, "fix (second run)", result)
         again = python_texts(scratch)
         result.non_idempotent = sorted(path for path in again if after.get(path) != again[path])
@@ -476,6 +508,14 @@ def report(results: Sequence[RepositoryResult], baseline: dict, seconds: float) 
         for finding in r.remaining_after_fix:
             lines.append(f"LEFT     {r.name}/{finding.path}:{finding.line}: {finding.code} {finding.source}"
                          " (still reported after fix)")
+        for finding in r.fixable_declined:
+            lines.append(f"DECLINED {r.name}/{finding.path}:{finding.line}: {finding.code} {finding.source}"
+                         " (check marked it fixable, fix --no-verify did not change it)")
+        for finding in r.fixable_after_fix:
+            lines.append(f"FIXABLE  {r.name}/{finding.path}:{finding.line}: {finding.code} {finding.source}"
+                         " (still marked fixable after fix)")
+        for c in r.output_checks:
+            lines.append(f"OUTPUT   {r.name}/{c.path}::{c.target}: {c.status}: {c.detail}")
     return "\n".join(lines)
 
 
@@ -493,6 +533,9 @@ def as_json(results: Sequence[RepositoryResult], seconds: float) -> dict:
                 "input_errors": r.input_errors,
                 "fixes": [fix.__dict__ for fix in r.fixes], "diffs": r.diffs,
                 "remaining_after_fix": [f.as_json() for f in r.remaining_after_fix], "seconds": r.seconds,
+                "fixable_declined": [f.as_json() for f in r.fixable_declined],
+                "fixable_after_fix": [f.as_json() for f in r.fixable_after_fix],
+                "output_checks": [c.__dict__ for c in r.output_checks],
             }
             for r in results
         },

@@ -207,7 +207,7 @@ def test_an_exit_code_outside_0_to_2_or_no_report_is_a_crash(tmp_path: Path) -> 
         return subprocess.CompletedProcess(args, -11 if args[0] == "check" else 2, "Traceback", "Segfault")
 
     result = eco.check_repository(root, "tiny", dying)
-    assert len(result.crashes) == 4  # two checks and two fixes, none with a JSON report
+    assert len(result.crashes) == 4  # two checks and two fixes, none with a JSON report (no check after a failed fix)
     assert "exit -11" in result.crashes[0]
 
 

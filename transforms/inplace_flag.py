@@ -35,6 +35,7 @@ import libcst as cst
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
+from gradsafe.transforms.params import DEFAULT_OFF
 from gradsafe.transforms.params import InplaceFlagParams as Params
 from gradsafe.transforms.out_of_place import (
     Edits,
@@ -50,14 +51,6 @@ from gradsafe.transforms.out_of_place import (
 
 _FALSE = "False"
 _EMPTY = cst.Module(body=[])
-# The torch.nn modules whose `inplace` parameter defaults to False (all of them, in torch 2.x).
-DEFAULT_OFF = frozenset(
-    {
-        "AlphaDropout", "CELU", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU", "FeatureAlphaDropout",
-        "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "Mish", "RReLU", "ReLU", "ReLU6", "SELU", "SiLU",
-        "Threshold",
-    }
-)  # fmt: skip
 
 
 def _is_literal(expr: cst.BaseExpression) -> bool:

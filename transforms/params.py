@@ -39,6 +39,16 @@ class CloneParams(FixParams, kind=FixKind.CLONE):
     mode: str | None = None  # "statement" (``name = name.clone()`` before the target) or "expression"
 
 
+# The torch.nn modules whose `inplace` parameter defaults to False (all of them, in torch 2.x).
+DEFAULT_OFF = frozenset(
+    {
+        "AlphaDropout", "CELU", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU", "FeatureAlphaDropout",
+        "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "Mish", "RReLU", "ReLU", "ReLU6", "SELU", "SiLU",
+        "Threshold",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True, kw_only=True)
 class InplaceFlagParams(FixParams, kind=FixKind.INPLACE_FLAG):
     """``gradsafe.transforms.inplace_flag``: turn an ``inplace`` flag off."""

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from gradsafe.analysis import remedies
 from gradsafe.analysis.checks import CHECKS, STATEMENT_CHECKS, analysis_of
 from gradsafe.analysis.checks.base import Facts, Statement, Verdict, Write, first_save
+from gradsafe.analysis.consumers import Consumers
 from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.mutations import Form, Mutation
 from gradsafe.analysis.remedies import FixContext
@@ -48,6 +49,7 @@ class ScopeJudge:
         self.escaped: set[int] = set()  # storages reachable from outside (attributes, containers)
         self.module_uses: list[tuple[Mutation, str | None]] = []  # in-place module calls: (use, why unsafe)
         self.argument_dependent: set[tuple[str, object]] = set()  # keys of findings resting on arguments
+        self._consumers: Consumers | None = None
 
     @property
     def reads(self) -> Reads:
@@ -148,7 +150,12 @@ class ScopeJudge:
             own_grad = m.reads_own_grad and not any(f.leaf is Tri.NO for _, f in facts)
             if found or own_grad:
                 leaves = found or [(sid, f) for sid, f in facts if f.leaf is Tri.MAYBE]
-        return Write(m, state, facts, _pending(facts), operands_grad, leaves, self.scope, self.policy,
+        saves = _pending(facts)
+        if saves:
+            if self._consumers is None:
+                self._consumers = Consumers(self.scope.node, self.ctx.source)
+            saves = frozenset(s for s in saves if not self._consumers.unreachable(s))
+        return Write(m, state, facts, saves, operands_grad, leaves, self.scope, self.policy,
                      self._fix_context(interp))
 
     # ------------------------------------------------------------------ findings

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradsafe.analysis.mutations import Form, Mutation
-from gradsafe.analysis.values import Alias, Kind, Save, State, Tri, View
+from gradsafe.analysis.names import dotted
+from gradsafe.analysis.values import Alias, Kind, ModuleInfo, Save, State, Tri, View
 from gradsafe.findings import Fix, FixKind, FixSafety
 from gradsafe.transforms.params import (
+    DEFAULT_OFF,
     CloneParams,
     HelperReturnParams,
     InplaceFlagParams,
@@ -346,10 +348,25 @@ def module_use_problem(m: Mutation, state: State, fx: FixContext) -> str | None:
     return None
 
 
+def construction_description(module: ModuleInfo, fx: FixContext) -> str:
+    """What the construction rewrite will do (``gradsafe.transforms.inplace_flag``): a lone flag of a
+    torch module that is off by default is dropped (``nn.ReLU()``), otherwise set to ``False``."""
+    site = module.site
+    call = next((n for n in ast.walk(fx.ctx.tree) if isinstance(n, ast.Call) and site is not None
+                 and n.lineno == site.line and fx.ctx.span(n) == site), None)
+    if call is not None and len(call.args) + len(call.keywords) == 1:
+        flag = call.keywords[0].value if call.keywords and call.keywords[0].arg == "inplace" else (call.args or [None])[0]
+        *qualifier, last = (dotted(call.func) or "").split(".")
+        if isinstance(flag, ast.Constant) and flag.value is True and last in DEFAULT_OFF \
+                and (not qualifier or qualifier[-1] == "nn"):
+            return f"construct `{module.display}()` without `inplace=True` (off by default)"
+    return f"construct `{module.display}` with `inplace=False`"
+
+
 def inplace_flag(m: Mutation, state: State, fx: FixContext) -> Plan:
     if m.form is Form.SEQUENTIAL:
         assert m.module is not None and m.module.site is not None
-        return Fix(FixKind.INPLACE_FLAG, m.module.site, f"construct `{m.module.display}` with `inplace=False`",
+        return Fix(FixKind.INPLACE_FLAG, m.module.site, construction_description(m.module, fx),
                    FixSafety.SAFE, InplaceFlagParams(mode="construction")), None
     if m.form is Form.MODULE:
         assert m.module is not None
@@ -360,7 +377,7 @@ def inplace_flag(m: Mutation, state: State, fx: FixContext) -> Plan:
         problem = module_use_problem(m, state, fx)
         if problem:
             return None, problem
-        return Fix(FixKind.INPLACE_FLAG, m.module.site, f"construct `{m.module.display}` with `inplace=False`",
+        return Fix(FixKind.INPLACE_FLAG, m.module.site, construction_description(m.module, fx),
                    FixSafety.SAFE, InplaceFlagParams(mode="construction")), None
     # F.relu(x, inplace=True) / torch.relu_(x)
     if isinstance(m.stmt, ast.Expr) and isinstance(m.stmt.value, ast.Call) and m.stmt.value is m.node:

@@ -155,6 +155,9 @@ class Ref:
     # An unknown value that came out of a call we could not see into (or an attribute we don't
     # know): hazards that depend on it are "possible", and we never invent saves for it.
     opaque: bool = False
+    # An integer or bool tensor (a comparison, `.long()`, a factory with `dtype=torch.int64`): it
+    # never requires grad, so writing it cannot raise for a leaf nor corrupt a gradient through it.
+    integer: bool = False
 
     @property
     def is_tensorish(self) -> bool:
@@ -192,6 +195,7 @@ class Ref:
             function=self.function if self.function == other.function else None,
             producer=self.producer if self.producer == other.producer else None,
             opaque=self.opaque or other.opaque,
+            integer=self.integer and other.integer,
         )
 
     def with_(self, **changes: object) -> Ref:

@@ -34,6 +34,7 @@ from gradsafe.fix.hunks import line_diff
 from gradsafe.files.loading import read_bytes, read_source
 from gradsafe.fix.resolution import resolved_findings
 from gradsafe.fix.loop import RewriteError, fix_text
+from gradsafe.run.fixability import declined_marked, settle_fixability
 from gradsafe.rules import INTERNAL_ERROR, SYNTAX_ERROR
 from gradsafe.files.source import SourceFile, content_hash
 from gradsafe.results import Edit, FileResult
@@ -72,6 +73,10 @@ def find_findings(source: SourceFile, settings: Settings) -> list[Finding]:
     return filter_suppressed(findings, source, codes)
 
 
+def _find_in_text(source: SourceFile, settings: Settings, text: str) -> list[Finding]:
+    return find_findings(SourceFile.from_text(text, source.path, source.display), settings)
+
+
 def _internal_error(display: str, exc: BaseException, stage: str) -> FileError:
     if isinstance(exc, (RecursionError, MemoryError)):
         message = f"the file is nested too deeply to {stage} ({type(exc).__name__})"
@@ -85,7 +90,7 @@ def check_source(source: SourceFile, settings: Settings) -> FileResult:
     """The findings of ``source`` as read, or the error that kept it from being analysed."""
     result = FileResult(source.display)
     try:
-        result.findings = find_findings(source, settings)
+        result.findings = settle_fixability(source, find_findings(source, settings), partial(_find_in_text, source, settings))
     except _Unparsable as exc:
         result.errors.append(exc.error)
     except Exception as exc:  # RecursionError and MemoryError included
@@ -137,7 +142,7 @@ def process_source(
     result.applied = rewritten.applied
     result.declined = rewritten.declined
     if not preview:
-        result.findings = rewritten.remaining
+        result.findings = declined_marked(rewritten, excluded_scopes)
     if rewritten.text != source.text:
         result.edit = Edit(source, rewritten.text)
         result.fixed = resolved_findings(found, rewritten.remaining, line_diff(source.text, rewritten.text))

@@ -42,6 +42,7 @@ def argument_mutated(w: Write) -> Verdict | None:
         m.grad_on
         and w.scope.is_forward
         and m.target.alias is Alias.NONE
+        and not m.target.integer  # an integer or bool tensor: the caller's cannot require grad
         and m.form not in (Form.HELPER, Form.SEQUENTIAL)
         and any(f.arg for _, f in w.facts)
     ):

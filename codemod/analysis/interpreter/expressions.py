@@ -19,6 +19,10 @@ from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri, View
 
 
+
+_MEMBERSHIP_OPS = (ast.Is, ast.IsNot, ast.In, ast.NotIn)
+
+
 class ExpressionRules(InterpreterBase):
     """The ``expr_*`` rules (calls aside), indexing, binary operators, iteration (a mixin of ``Interpreter``)."""
 
@@ -188,7 +192,11 @@ class ExpressionRules(InterpreterBase):
         if any(r.kind is Kind.TENSOR for r in refs):
             sid = self.ctx.site_id(("cmp", self.ctx.span(node)))
             state.heap[sid] = Storage(label="a comparison")
-            return Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.NO)
+            return Ref(Kind.TENSOR, frozenset({sid}), grad=Tri.NO, integer=True)
+        if any(r.kind is Kind.UNKNOWN for r in refs) and not any(isinstance(op, _MEMBERSHIP_OPS) for op in node.ops):
+            # `topk.values > 1e-5` where `topk.values` is not known to be a tensor: a bool tensor
+            # or a Python bool; either way nothing that requires grad (`(...).to(dtype)` neither).
+            return Ref(Kind.UNKNOWN, grad=Tri.NO)
         return VALUE
 
     def expr_IfExp(self, node: ast.IfExp, state: State) -> Ref:
@@ -199,7 +207,13 @@ class ExpressionRules(InterpreterBase):
             body = self.eval(node.body, state)
         finally:
             self.opt_in -= opt_in
-        return body.join(self.eval(node.orelse, state))
+        orelse = self.eval(node.orelse, state)
+        result = body.join(orelse)
+        if (body.integer and dtype_unknown(orelse, state)) or (orelse.integer and dtype_unknown(body, state)):
+            # `features["mask"] if "mask" in features else torch.ones(..., dtype=torch.int64)`: the
+            # fallback says what the other branch holds.
+            return result.with_(integer=True, grad=Tri.NO)
+        return result
 
     def expr_NamedExpr(self, node: ast.NamedExpr, state: State) -> Ref:
         value = self.eval(node.value, state)
@@ -320,3 +334,13 @@ def is_setting(node: ast.expr) -> bool:
     if isinstance(node, ast.UnaryOp):
         return is_setting(node.operand)
     return False
+
+
+def dtype_unknown(ref: Ref, state: State) -> bool:
+    """A tensor of no known type: the caller's (an argument, an element of one) or an opaque value."""
+    if not ref.is_tensorish or ref.integer:
+        return False
+    if ref.opaque:
+        return True
+    facts = state.storages(ref)
+    return bool(facts) and all(f.arg is not None for _, f in facts)

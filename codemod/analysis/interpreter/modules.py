@@ -13,6 +13,7 @@ from dataclasses import replace
 from gradsafe.analysis.interpreter.base import InterpreterBase
 from gradsafe.analysis.interpreter.syntax import SpanNode, flag_passed_positionally, truthy
 from gradsafe.analysis.mutations import Form
+from gradsafe.analysis.names import dotted
 from gradsafe.analysis.values import UNKNOWN, Kind, ModuleInfo, Producer, Ref, State, Storage, Tri
 
 
@@ -97,7 +98,11 @@ class ModuleCalls(InterpreterBase):
                 # `nn.Conv2d(...).requires_grad_(False)`: its weight and bias are not leaves that require grad.
                 flag = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
                 frozen = isinstance(flag, ast.Constant) and flag.value is False
-                return receiver.with_(module=replace(module, frozen=frozen))
+                frozen_ref = receiver.with_(module=replace(module, frozen=frozen))
+                owner = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else None
+                if owner is not None and owner in state.env:
+                    self.set_module_frozen(owner, frozen, state)  # `fused.requires_grad_(False)` as a statement
+                return frozen_ref
             return receiver
         if module is not None and module.user_class is not None:
             found = self.ctx.find_method(module.user_class, method)
@@ -145,3 +150,16 @@ class ModuleCalls(InterpreterBase):
             bound[name] = ref
         return self.apply_bound(info, node, bound, state, display=module.display, params_require_grad=info.module_params)
 
+    def set_module_frozen(self, owner: str, frozen: bool, state: State) -> None:
+        """``owner`` (a name bound to a module) had its parameters' ``requires_grad`` set to ``not frozen``:
+        its ``weight`` and ``bias`` seen so far and from now on are (not) leaves that require grad."""
+        ref = state.env.get(owner)
+        if ref is None or ref.kind is not Kind.MODULE or ref.module is None:
+            return
+        state.env[owner] = ref.with_(module=replace(ref.module, frozen=frozen))
+        grad = Tri.NO if frozen else Tri.YES
+        for attr in ("weight", "bias"):
+            key = f"{owner}.{attr}"
+            state.update([self.ctx.site_id(("param", key))], leaf=grad)
+            if key in state.env:
+                state.env[key] = state.env[key].with_(grad=grad)

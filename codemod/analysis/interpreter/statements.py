@@ -12,12 +12,12 @@ import ast
 from collections.abc import Callable
 
 from gradsafe.analysis.interpreter.base import InterpreterBase
-from gradsafe.analysis.interpreter.joins import join_refs, join_states, same_states
+from gradsafe.analysis.interpreter.joins import forget_unreachable_saves, join_refs, join_states, same_states
 from gradsafe.analysis.interpreter.syntax import reads_grad_of
 from gradsafe.analysis.interpreter.tables import AUG_METHODS, AUG_OPS, MAX_LOOP_ITERATIONS
 from gradsafe.analysis.mutations import Form
 from gradsafe.analysis.names import dotted
-from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, Ref, State, View
+from gradsafe.analysis.values import UNKNOWN, VALUE, Kind, Ref, State, Tri, View
 
 
 # Methods that return one tensor (never a tuple): unpacking their result unbinds it.
@@ -37,6 +37,31 @@ def one_tensor(node: ast.expr) -> bool:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         return node.func.attr in _ONE_TENSOR_METHODS
     return False
+
+
+def parameters_flag(stmt: ast.For | ast.AsyncFor) -> tuple[str, bool] | None:
+    """``for p in fused.parameters(): p.requires_grad = False`` (or ``p.requires_grad_(False)``):
+    the module's name and the flag its parameters get."""
+    it, target = stmt.iter, stmt.target
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "parameters"
+            and isinstance(target, ast.Name)):
+        return None
+    owner = dotted(it.func.value)
+    if owner is None:
+        return None
+    for body_stmt in stmt.body:
+        if isinstance(body_stmt, ast.Assign) and len(body_stmt.targets) == 1:
+            t, v = body_stmt.targets[0], body_stmt.value
+            if isinstance(t, ast.Attribute) and t.attr == "requires_grad" and isinstance(t.value, ast.Name) \
+                    and t.value.id == target.id and isinstance(v, ast.Constant) and isinstance(v.value, bool):
+                return owner, v.value
+        if isinstance(body_stmt, ast.Expr) and isinstance(body_stmt.value, ast.Call):
+            call = body_stmt.value
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "requires_grad_" \
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == target.id \
+                    and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, bool):
+                return owner, call.args[0].value
+    return None
 
 
 class StatementRules(InterpreterBase):
@@ -150,17 +175,43 @@ class StatementRules(InterpreterBase):
         self.eval(stmt.test, state)
         opt_in = int(self.opt_in_flag(stmt.test))  # `if self.inplace:` with `inplace=False` by default
         self.opt_in += opt_in
+        entry = dict(state.heap)
         try:
             then = self.exec_block(stmt.body, state.copy())
         finally:
             self.opt_in -= opt_in
         other = self.exec_block(stmt.orelse, state.copy()) if stmt.orelse else state
+        keep = self.kept_storages()
+        forget_unreachable_saves(entry, then, keep)
+        if other is not state:
+            forget_unreachable_saves(entry, other, keep)
         return join_states(then, other)
+
+    def kept_storages(self) -> set[int]:
+        """Storages reachable by means other than a name: escaped ones and the file's globals."""
+        judge = getattr(self, "judge", None)
+        escaped: set[int] = set(judge.escaped) if judge is not None else set()
+        return escaped | set(self.ctx.global_heap)
 
     def stmt_For(self, stmt: ast.For | ast.AsyncFor, state: State) -> State | None:
         iterable = self.eval(stmt.iter, state)
         element = self.element_of(iterable, stmt.iter)
-        return self.loop(stmt, state, lambda s: self.assign(stmt.target, element, s, stmt.iter), stmt.orelse)
+        after = self.loop(stmt, state, lambda s: self.assign(stmt.target, element, s, stmt.iter), stmt.orelse)
+        frozen = parameters_flag(stmt)
+        if after is not None and frozen is not None:
+            self.set_module_frozen(frozen[0], not frozen[1], after)
+        return after
+
+    def set_requires_grad(self, base_node: ast.expr, flag: bool, state: State) -> None:
+        """``base.requires_grad = flag``: a tensor's (or every parameter's of a module) leaf status."""
+        base = self.eval(base_node, state)
+        key = dotted(base_node)
+        if base.kind is Kind.MODULE and key is not None:
+            self.set_module_frozen(key, not flag, state)
+        elif base.is_tensorish and base.sids and base.view is View.NONE:
+            state.update(base.sids, leaf=Tri.YES if flag else Tri.NO)
+            if key is not None:
+                state.env[key] = base.with_(grad=Tri.YES if flag else Tri.NO)
 
     stmt_AsyncFor = stmt_For
 
@@ -295,6 +346,8 @@ class StatementRules(InterpreterBase):
                 self.assign(elt, item, state, value_node)
         elif isinstance(target, ast.Attribute):
             key = dotted(target)
+            if target.attr == "requires_grad" and isinstance(value_node, ast.Constant) and isinstance(value_node.value, bool):
+                self.set_requires_grad(target.value, value_node.value, state)
             if key is not None:
                 state.env[key] = value
                 if key.startswith("self."):

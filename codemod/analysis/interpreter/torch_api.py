@@ -20,6 +20,28 @@ from gradsafe.analysis.optable import PARAMS_TRIGGER, InplaceInfo, OpInfo
 from gradsafe.analysis.values import UNKNOWN, VALUE, Alias, Kind, Producer, Ref, Save, State, Storage, Tri, View
 
 
+
+# Parameters that take integer or boolean tensors (`scatter_add_(dim, index, src)`,
+# `masked_fill_(mask, value)`, `torch.where(condition, ...)`): no gradient flows through them.
+NONDIFFERENTIABLE_PARAMS = frozenset({"index", "indices", "mask", "condition"})
+
+
+# Tensor methods whose result is an integer or bool tensor.
+INTEGER_RESULTS = frozenset({
+    "argmax", "argmin", "argsort", "bool", "int", "long", "nonzero", "eq", "ne", "gt", "ge", "lt", "le",
+    "isfinite", "isinf", "isnan", "all", "any",
+})
+_INTEGER_DTYPES = frozenset({
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "int", "long", "short", "bool",
+})
+
+
+def integer_dtype(node: ast.expr) -> bool:
+    """``torch.int64``, ``torch.long``, ``torch.bool`` (spelled through ``torch.``)."""
+    return isinstance(node, ast.Attribute) and node.attr in _INTEGER_DTYPES and isinstance(node.value, ast.Name) \
+        and node.value.id == "torch"
+
+
 class TorchApiCalls(InterpreterBase):
     """Calls of torch APIs and tensor methods (a mixin of ``Interpreter``)."""
 
@@ -83,7 +105,8 @@ class TorchApiCalls(InterpreterBase):
                     leaf = Tri.MAYBE
         sid = self.ctx.site_id(("alloc", self.ctx.span(node)))
         state.heap[sid] = Storage(leaf=leaf, fresh=True, label=f"`{self.label(node)}`", origin=self.ctx.span(node))
-        return Ref(Kind.TENSOR, frozenset({sid}), grad=leaf)
+        dtype = next((k.value for k in node.keywords if k.arg == "dtype"), None)
+        return Ref(Kind.TENSOR, frozenset({sid}), grad=leaf, integer=dtype is not None and integer_dtype(dtype))
 
     def opaque_result(self, node: ast.AST, state: State, inputs: Iterable[Ref]) -> Ref:
         sid = self.ctx.site_id(("opaque", self.ctx.span(node)))
@@ -145,7 +168,8 @@ class TorchApiCalls(InterpreterBase):
             kinds.update(literals or {})
             info = info.for_arguments(kinds)
         inputs = [bound[p] for p in info.params if p in bound and p in info.tensor_params]
-        in_grad = Tri.any([r.grad for r in inputs if r.is_tensorish] + ([Tri.YES] if params_require_grad else []))
+        carriers = [bound[p] for p in info.params if p in bound and p in info.tensor_params and p not in NONDIFFERENTIABLE_PARAMS]
+        in_grad = Tri.any([r.grad for r in carriers if r.is_tensorish] + ([Tri.YES] if params_require_grad else []))
         records = self.grad_on and info.differentiable and in_grad is not Tri.NO
         if records:
             for param, triggers in info.saved_inputs.items():
@@ -248,7 +272,7 @@ class TorchApiCalls(InterpreterBase):
             self.eval_args(node, state)
             if method in self.members.value_methods:
                 return VALUE
-            return self.opaque_result(node, state, ()).with_(grad=Tri.NO, opaque=False)
+            return self.opaque_result(node, state, ()).with_(grad=Tri.NO, opaque=False, integer=method in INTEGER_RESULTS)
         if method in self.members.tensor_factory_methods:
             return self.factory(node, state)
         if method == "clone":
@@ -265,7 +289,11 @@ class TorchApiCalls(InterpreterBase):
             return receiver.with_(producer=receiver.producer)
         info = table.lookup(f"Tensor.{method}")
         if info is not None:
-            return self.call_op(info, node, state, bound_to, receiver=receiver)
+            result = self.call_op(info, node, state, bound_to, receiver=receiver)
+            if method in ("to", "type") and any(integer_dtype(a) for a in list(node.args) + [k.value for k in node.keywords]):
+                # `.to(torch.long)`: a copy (or the tensor itself) of an integer type
+                return result.with_(integer=True, grad=Tri.NO)
+            return result
         if receiver.kind is Kind.TENSOR or receiver.sids:
             args, kwargs = self.eval_args(node, state)
             return self.opaque_result(node, state, [receiver] + args)
@@ -275,7 +303,7 @@ class TorchApiCalls(InterpreterBase):
         args, kwargs = self.eval_args(node, state)
         target_node = node.func.value  # type: ignore[attr-defined]
         self.mutate(Form.METHOD, method, node, target_node, receiver, state,
-                    operands=args + list(kwargs.values()), operand_nodes=list(node.args) + [k.value for k in node.keywords],
+                    operands=self.grad_operands(inplace.out_of_place, args, kwargs), operand_nodes=list(node.args) + [k.value for k in node.keywords],
                     method=method, bound_to=bound_to, inplace_saves=inplace.saves)
         self.operand_saves(method, f"{method}()", node, receiver, args, kwargs, state)
         if receiver.producer is not None and receiver.producer.iterated is not None:
@@ -305,3 +333,13 @@ class TorchApiCalls(InterpreterBase):
             trigger = Tri.any(bound[t].grad for t in triggers if t in bound and bound[t].is_tensorish)
             if trigger is not Tri.NO:
                 state.add_save(ref.sids, Save(display, span, "input", certain=trigger is Tri.YES))
+
+    def grad_operands(self, out_of_place: str | None, args: list[Ref], kwargs: dict[str, Ref]) -> list[Ref]:
+        """The operands of an in-place method through which a gradient can flow into the target:
+        all of them, less those bound to an index or mask parameter of the out-of-place op."""
+        info = self.ctx.table.lookup(f"Tensor.{out_of_place}") if out_of_place else None
+        if info is None:
+            return args + list(kwargs.values())
+        params = [p for p in info.params if p != "self"]
+        kept = [r for p, r in zip(params, args) if p not in NONDIFFERENTIABLE_PARAMS] + args[len(params):]
+        return kept + [r for k, r in kwargs.items() if k not in NONDIFFERENTIABLE_PARAMS]
