@@ -26,7 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 PROBE_TIMEOUT = 300  # seconds for one import-build-run of one file under one root
 
