@@ -36,6 +36,7 @@ class AssignBackPass:
                 result.declined.append((fix, "no expression statement that is a call at the target span"))
                 continue
             target = cst.parse_expression(name)
+            assert isinstance(target, (cst.Name, cst.Attribute))  # ``_assignable`` allows only these
             replace[statement] = cst.Assign(targets=[cst.AssignTarget(target)], value=statement.value)
             result.applied.append(fix)
         if replace:

@@ -142,7 +142,7 @@ class ModuleContext:
     def site_kind(self, sid: int) -> str | None:
         """What made storage ``sid``: the first element of its site key (``"alloc"``, ``"arg"``,
         ``"opaque"`` for the result of an op nothing knows...)."""
-        return next((key[0] for key, known in self._site_ids.items() if known == sid), None)
+        return next((str(key[0]) for key, known in self._site_ids.items() if known == sid), None)
 
     def find_method(self, class_name: str, method: str) -> tuple[str, FunctionNode] | None:
         """``method`` of ``class_name`` or of its in-file bases."""

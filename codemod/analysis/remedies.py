@@ -355,7 +355,7 @@ def construction_description(module: ModuleInfo, fx: FixContext) -> str:
     call = next((n for n in ast.walk(fx.ctx.tree) if isinstance(n, ast.Call) and site is not None
                  and n.lineno == site.line and fx.ctx.span(n) == site), None)
     if call is not None and len(call.args) + len(call.keywords) == 1:
-        flag = call.keywords[0].value if call.keywords and call.keywords[0].arg == "inplace" else (call.args or [None])[0]
+        flag = call.keywords[0].value if call.keywords and call.keywords[0].arg == "inplace" else (call.args[0] if call.args else None)
         *qualifier, last = (dotted(call.func) or "").split(".")
         if isinstance(flag, ast.Constant) and flag.value is True and last in DEFAULT_OFF \
                 and (not qualifier or qualifier[-1] == "nn"):

@@ -136,7 +136,7 @@ class Report:
     @property
     def fixable_count(self) -> int:
         """Listed findings with a safe fix this version applies (what `gradsafe fix` would do)."""
-        return sum(1 for _, f in self.findings() if is_fixable(f) and not f.fix.unsafe)  # type: ignore[union-attr]
+        return sum(1 for _, f in self.findings() if f.fix is not None and is_fixable(f) and not f.fix.unsafe)
 
     @property
     def unsafe_available_count(self) -> int:
@@ -144,7 +144,7 @@ class Report:
         ``diff``/``fix``: those that remain then were declined or rejected, not withheld)."""
         if self.unsafe_fixes and self.command is not Command.CHECK:
             return 0
-        return sum(1 for _, f in self.findings() if is_fixable(f) and f.fix.unsafe)  # type: ignore[union-attr]
+        return sum(1 for _, f in self.findings() if f.fix is not None and is_fixable(f) and f.fix.unsafe)
 
     @property
     def applied_count(self) -> int:

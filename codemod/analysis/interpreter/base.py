@@ -32,6 +32,9 @@ class MutationJudge(Protocol):
 
     def on_mutation(self, m: Mutation, state: State, interp: InterpreterBase) -> None: ...
 
+    def on_statement(self, stmt: ast.Expr, call: ast.Call, api: str, receiver_node: ast.expr, receiver: Ref,
+                     state: State, interp: InterpreterBase) -> None: ...
+
 
 class InterpreterBase:
     """The state of one run over a scope (set by ``Interpreter.__init__``) and the shared rules."""
@@ -116,7 +119,15 @@ class InterpreterBase:
 
         def opaque_result(self, node: ast.AST, state: State, inputs: Iterable[Ref]) -> Ref: ...
 
+        def operand_saves(self, method: str | None, display: str, node: ast.AST, receiver: Ref, args: list[Ref],
+                          kwargs: dict[str, Ref], state: State) -> None: ...
+
+        # numpy_views.NumpyCalls
+        def call_numpy(self, qualname: str, node: ast.Call, state: State) -> Ref | None: ...
+
         # modules.ModuleCalls
+        def set_module_frozen(self, owner: str, frozen: bool, state: State) -> None: ...
+
         def construct_module(self, api: str | None, node: ast.Call, state: State) -> Ref: ...
 
         def call_module(self, receiver: Ref, node: ast.Call, state: State,

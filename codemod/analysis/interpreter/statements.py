@@ -100,7 +100,7 @@ class StatementRules(InterpreterBase):
             if found is not None:  # what the call works on, read before the call runs
                 discarded = (found[0], found[1], self.eval(found[1], state))
         self.eval(call, state)
-        if discarded is not None:
+        if discarded is not None and self.judge is not None and isinstance(call, ast.Call):
             api, receiver_node, receiver = discarded
             self.judge.on_statement(stmt, call, api, receiver_node, receiver, state, self)
         return state

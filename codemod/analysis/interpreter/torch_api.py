@@ -74,7 +74,7 @@ class TorchApiCalls(InterpreterBase):
                                                              and table.inplace_functions.get(qualname) is not None):
             return self.call_inplace_function(qualname, node, state, bound_to)
         if qualname.startswith("numpy."):
-            handled = self.call_numpy(qualname, node, state)  # type: ignore[attr-defined]
+            handled = self.call_numpy(qualname, node, state)
             if handled is not None:
                 return handled
         info = table.lookup(qualname)

@@ -235,7 +235,7 @@ def _is_trained_leaf(value: Any) -> bool:
 _EXPANDING = frozenset({torch.Tensor.expand, torch.Tensor.expand_as, torch.broadcast_to})
 
 
-class PrivateExpandedViews(TorchFunctionMode):
+class PrivateExpandedViews(TorchFunctionMode):  # type: ignore[misc]  # torch is Any to the checker
     """Give every ``expand``/``expand_as``/``broadcast_to`` result its own memory (a clone).
 
     The reference for an original that torch stops with "more than one element of the written-to
