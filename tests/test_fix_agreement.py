@@ -23,8 +23,10 @@ def gradsafe(*args: str, cwd: Path) -> dict:
     return json.loads(completed.stdout)
 
 
-def applicable(report: dict) -> list[tuple[str, int, str]]:
-    return [(f["path"], f["line"], f["code"]) for f in report["findings"] if (f.get("fix") or {}).get("applicable")]
+def applicable(report: dict, applicability: str = "safe") -> list[tuple[str, int, str]]:
+    """Findings whose fix ``fix`` applies: the safe ones by default, the unsafe ones with ``--unsafe-fixes``."""
+    return [(f["path"], f["line"], f["code"]) for f in report["findings"]
+            if (f.get("fix") or {}).get("applicable") and f["fix"]["applicability"] == applicability]
 
 
 def test_check_marks_fixable_exactly_what_fix_no_verify_changes(tmp_path: Path) -> None:
@@ -43,6 +45,13 @@ def test_check_marks_fixable_exactly_what_fix_no_verify_changes(tmp_path: Path) 
     assert report["summary"]["fixable"] == 0
     after = gradsafe("check", ".", cwd=tmp_path)
     assert after["summary"]["fixable"] == 0 and applicable(after) == []
+    # The unsafe ones are what `--unsafe-fixes` applies, no more, no less.
+    unsafe = applicable(after, "unsafe")
+    assert after["summary"]["unsafe_fixes_available"] == len(unsafe) > 0
+    subprocess.run([sys.executable, "-m", "gradsafe", "fix", ".", "--no-verify", "--unsafe-fixes", "--isolated",
+                    "--no-cache", "-q"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    final = gradsafe("check", ".", cwd=tmp_path)
+    assert applicable(final, "unsafe") == [] and final["summary"]["unsafe_fixes_available"] == 0
 
 
 def test_a_fix_the_pass_declines_is_not_fixable_in_check_and_says_why(tmp_path: Path) -> None:

@@ -27,7 +27,9 @@ def settle_fixability(source: SourceFile, findings: list[Finding], find: FindFn)
         return findings if text == source.text else find(text)  # the text as read is analysed already
 
     try:
-        rewritten = fix_text(source.text, find_again, filename=source.display)
+        # Unsafe fixes too: whether the pass applies a fix is one question, whether the user asked
+        # for unsafe ones (``--unsafe-fixes``) another, which the reports answer from the fix.
+        rewritten = fix_text(source.text, find_again, filename=source.display, unsafe_fixes=True)
     except Exception:  # the fix path reports its own errors; check keeps the judge's plan
         return findings
     applied = Counter(
@@ -50,13 +52,16 @@ def settle_fixability(source: SourceFile, findings: list[Finding], find: FindFn)
     return settled
 
 
-def declined_marked(rewritten: RewriteResult, excluded_scopes: frozenset[str] = frozenset()) -> list[Finding]:
+def declined_marked(rewritten: RewriteResult, excluded_scopes: frozenset[str] = frozenset(),
+                    unsafe_fixes: bool = False) -> list[Finding]:
     """The findings a fix run leaves, with the ones it declined no longer marked fixable: the loop
-    stops only when every fixable finding outside ``excluded_scopes`` was applied or declined."""
+    stops only when every fixable finding outside ``excluded_scopes`` was applied or declined,
+    except the unsafe ones it held back because ``unsafe_fixes`` was off (they stay available)."""
     reasons = {(d.finding.code, d.finding.fix.kind, d.finding.scope): d.reason for d in rewritten.declined if d.finding.fix}
     marked: list[Finding] = []
     for finding in rewritten.remaining:
-        if is_fixable(finding) and finding.fix is not None and finding.scope not in excluded_scopes:
+        withheld = finding.fix is not None and finding.fix.unsafe and not unsafe_fixes
+        if is_fixable(finding) and finding.fix is not None and finding.scope not in excluded_scopes and not withheld:
             reason = reasons.get((finding.code, finding.fix.kind, finding.scope), "the rewrite pass does not apply it to this text")
             finding = replace(finding, fix=None, unfixable_reason=f"the fix was declined: {reason}")
         marked.append(finding)

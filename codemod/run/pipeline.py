@@ -142,7 +142,7 @@ def process_source(
     result.applied = rewritten.applied
     result.declined = rewritten.declined
     if not preview:
-        result.findings = declined_marked(rewritten, excluded_scopes)
+        result.findings = declined_marked(rewritten, excluded_scopes, settings.unsafe_fixes)
     if rewritten.text != source.text:
         result.edit = Edit(source, rewritten.text)
         result.fixed = resolved_findings(found, rewritten.remaining, line_diff(source.text, rewritten.text))
