@@ -35,14 +35,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from gradsafe.run.cache import DIRECTORY_ENV  # noqa: E402
-from gradsafe.settings.config import Overrides, load_settings  # noqa: E402
-from gradsafe.files.discovery import Filters, discover  # noqa: E402
-from gradsafe.run.parallel import available_cpus  # noqa: E402
-from gradsafe.settings.patterns import PathPatterns  # noqa: E402
+from gradsafe.files.discovery import Filters, discover
+from gradsafe.run.cache import DIRECTORY_ENV
+from gradsafe.run.parallel import available_cpus
+from gradsafe.settings.config import Overrides, load_settings
+from gradsafe.settings.patterns import PathPatterns
 
 # A small model with in-place ops, so that the startup run loads the whole analysis.
 ONE_FILE = '''\

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from gradsafe.verify import FileChange, VerifySettings, WorkerPool, verify
 
-from gradsafe.verify import FileChange, VerifySettings, WorkerPool, verify  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 FIXTURES = REPO / "tests" / "fixtures" / "verify"
 CASES: list[tuple[str, tuple[str, ...]]] = [

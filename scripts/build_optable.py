@@ -34,49 +34,78 @@ When an API has several samples (``x ** 2`` and ``x ** t``; ``x[1:3]`` and ``x[i
 train and eval mode), its entry is the union of what the samples showed: what a call *may* save or
 alias.  Where samples the source can tell apart (a tensor or a plain value, an argument given or
 not) disagree, the entry also lists ``variants`` with the exact facts per kind of call.
+
+This module holds the measurement of one API (``Builder``) and the entry points; next to it,
+``optable_probe.py`` runs one sample and reads what its graph saved, ``optable_inplace.py`` finds
+and runs the in-place forms, and ``optable_crosscheck.py`` compares with ``derivatives.yaml``.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # optable_catalogue.py, optable_members.py sit here
-# the catalogue (X and call are also reached through this module by tests/test_optable.py)
+# the catalogue and the measuring steps (X, call, classify are also reached through this module by
+# tests/test_optable.py)
 from optable_catalogue import (  # noqa: E402
     Api,
     BuildError,
     call,
     CATALOGUE,
     Const,
-    GENERIC_INPLACE_SAMPLES,
     Grad,
     NotDifferentiable,
     Sample,
-    SPECIFIC_INPLACE_SAMPLES,
     Tensors,
-    X,
+    X,  # noqa: F401 - reached through this module by tests/test_optable.py
+)
+from optable_crosscheck import cross_check  # noqa: E402
+from optable_inplace import (  # noqa: E402
+    accepts_inplace_kwarg,
+    compare_with_out_of_place,
+    identical,
+    inplace_functions,
+    inplace_method_names,
+    inplace_position,
+    inplace_samples,
+    inplace_variant,
 )
 from optable_members import members_table  # noqa: E402
 from optable_library_ops import library_table  # noqa: E402
+from optable_probe import (  # noqa: E402
+    INTERNAL,
+    OUTPUT,
+    PARAMS,
+    Bound,
+    backward_error,
+    bind,
+    bump,
+    candidates_of,
+    classify,
+    grad_roles,
+    invoke,
+    loss_of,
+    patterns,
+    saved_tensors,
+    shares_storage,
+    strongest,
+    tensor_outputs,
+)
 
 log = logging.getLogger("build_optable")
 
 SCHEMA = 1
-PARAMS = "@params"  # the module's own parameters, as one pseudo-argument (gradsafe.analysis.optable.PARAMS_TRIGGER)
-OUTPUT = "output"
-INTERNAL = "internal"
 TABLE_PATH = Path(__file__).resolve().parent.parent / "codemod" / "analysis" / "data" / "optable.json"
 
 SAVED_TENSOR_ERROR = "modified by an inplace operation"
@@ -93,198 +122,6 @@ VIEW_KINDS = ("multi_view", "view", "detach")
 # real one reallocates) and apply_/map_/map2_ (they rewrite the values *without* bumping the
 # version counter).  The build checks this list against methods it can call.
 METADATA_ONLY_METHODS = frozenset({"requires_grad_", "share_memory_", "detach_"})
-
-
-# ---------------------------------------------------------------------------------------------
-# Running a sample
-# ---------------------------------------------------------------------------------------------
-
-
-def resolve(name: str) -> Any:
-    """The torch object a canonical name denotes (``Tensor.mul`` -> ``torch.Tensor.mul``)."""
-    head, *rest = name.split(".")
-    obj: Any = torch.Tensor if head == "Tensor" else torch
-    for part in rest:
-        obj = getattr(obj, part)
-    return obj
-
-
-@dataclass
-class Bound:
-    """A sample turned into concrete tensors for one ``requires_grad`` pattern."""
-
-    args: list
-    kwargs: dict
-    module: torch.nn.Module | None
-    units: dict[str, list[torch.Tensor]]  # role (parameter name, or "@params") -> its tensors
-    boundary: list  # the arguments' own grad_fn nodes: the graph walk stops there
-
-    @property
-    def first(self) -> torch.Tensor | None:
-        """The first positional argument, when it is a tensor (the ``self`` of an in-place form)."""
-        return self.args[0] if self.args and isinstance(self.args[0], torch.Tensor) else None
-
-
-def grad_roles(api: Api, sample: Sample) -> tuple[str, ...]:
-    """The roles whose ``requires_grad`` the patterns toggle, in parameter order."""
-    roles = [api.role(i) for i, arg in enumerate(sample.args) if isinstance(arg, (Grad, Tensors))]
-    roles += [name for name, arg in sample.kwargs.items() if isinstance(arg, (Grad, Tensors))]
-    if api.kind == "module" and any(True for _ in _construct(api, sample).parameters()):
-        roles.append(PARAMS)
-    return tuple(dict.fromkeys(roles))
-
-
-def patterns(roles: tuple[str, ...]) -> list[frozenset[str]]:
-    """All roles requiring grad, then each one alone."""
-    everything = [frozenset(roles)]
-    return everything + [frozenset({r}) for r in roles] if len(roles) > 1 else everything
-
-
-def _construct(api: Api, sample: Sample) -> torch.nn.Module:
-    torch.manual_seed(0)
-    mod = resolve(api.name)(*sample.init, **sample.init_kwargs).double()
-    return mod.train(sample.train)
-
-
-def bind(api: Api, sample: Sample, grads: frozenset[str], **init_kwargs: Any) -> Bound:
-    """Fresh tensors for ``sample``; the roles in ``grads`` require grad and are made non-leaf."""
-    units: dict[str, list[torch.Tensor]] = {}
-    boundary: list = []
-
-    def materialize(spec: Any, role: str, seed: int) -> Any:
-        if isinstance(spec, Tensors):
-            return [materialize(item, role, seed * 10 + k) for k, item in enumerate(spec.items)]
-        if isinstance(spec, tuple):  # index tuples, pad widths: materialize tensors inside
-            return tuple(materialize(item, role, seed * 10 + k) for k, item in enumerate(spec))
-        if not isinstance(spec, (Grad, Const)):
-            return spec
-        tensor = spec.make(seed)
-        if isinstance(spec, Grad) and role in grads:
-            tensor = tensor.requires_grad_().clone()  # non-leaf, like an activation
-            boundary.append(tensor.grad_fn)
-        units.setdefault(role, []).append(tensor)
-        return tensor
-
-    args = [materialize(arg, api.role(i), i + 1) for i, arg in enumerate(sample.args)]
-    kwargs = {k: materialize(v, k, 100 + i) for i, (k, v) in enumerate(sample.kwargs.items())}
-    mod = None
-    if api.kind == "module":
-        mod = _construct(api, replace(sample, init_kwargs={**sample.init_kwargs, **init_kwargs}))
-        params = list(mod.parameters())
-        for p in params:
-            p.requires_grad_(PARAMS in grads)
-        if params:
-            units[PARAMS] = params
-    return Bound(args, kwargs, mod, units, boundary)
-
-
-def invoke(api: Api, bound: Bound, *, inplace: str | None = None) -> Any:
-    """Call the API on ``bound`` (or its in-place form: a method name, or ``"kwarg"`` for inplace=True)."""
-    if bound.module is not None:
-        return bound.module(*bound.args, **bound.kwargs)
-    if inplace not in (None, "kwarg"):
-        return getattr(torch.Tensor, inplace)(*bound.args, **bound.kwargs)
-    extra = {"inplace": True} if inplace == "kwarg" else {}
-    return resolve(api.name)(*bound.args, **bound.kwargs, **extra)
-
-
-def tensor_outputs(result: Any) -> list[torch.Tensor]:
-    if isinstance(result, torch.Tensor):
-        return [result]
-    if isinstance(result, (tuple, list)):
-        return [t for t in result if isinstance(t, torch.Tensor)]
-    return []
-
-
-def bump(t: torch.Tensor) -> None:
-    """Change ``t``'s version, not its values, the way user code would: an in-place add under no_grad.
-
-    The zero has the tensor's own dtype, so bool and integer tensors work too.  An expanded view
-    (stride 0: several elements on one memory location) rejects every in-place write; its version
-    is bumped directly, which is what the write would have done.
-    """
-    if any(stride == 0 and size > 1 for size, stride in zip(t.shape, t.stride(), strict=True)):
-        torch.autograd.graph.increment_version(t)
-        return
-    with torch.no_grad():
-        t.add_(t.new_zeros(()))
-
-
-def loss_of(outputs: list[torch.Tensor]) -> torch.Tensor | None:
-    """A scalar to backpropagate from: the sum of every output that requires grad.
-
-    It is formed *before* any bump, so that the experiment exercises only the version check of the
-    tensors saved by the op: using an output of unbind/split after bumping its base would raise the
-    multiple-views error instead.  ``sum`` itself saves no tensor.
-    """
-    differentiable = [t for t in outputs if t.requires_grad and t.is_floating_point()]
-    return sum(t.sum() for t in differentiable) if differentiable else None
-
-
-def backward_error(loss: torch.Tensor) -> str | None:
-    """The error text of ``loss.backward()``, or None if it worked."""
-    try:
-        loss.backward()
-    except RuntimeError as error:
-        return str(error)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Introspection: what the graph saved
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SavedTensor:
-    node: str  # grad_fn class name, e.g. "MulBackward0"
-    attribute: str  # without the "_saved_" prefix, e.g. "other"
-    tensor: torch.Tensor
-
-
-def saved_tensors(outputs: Iterable[torch.Tensor], boundary: list) -> list[SavedTensor]:
-    """Every tensor saved by the graph between the outputs and the arguments (composites included)."""
-    stop = {id(node) for node in boundary if node is not None}
-    seen: set[int] = set()
-    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
-    found: list[SavedTensor] = []
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen or id(node) in stop:
-            continue
-        seen.add(id(node))
-        for attribute in dir(node):
-            if not attribute.startswith("_saved_"):
-                continue
-            value = getattr(node, attribute)
-            values = value if isinstance(value, (tuple, list)) else (value,)
-            for item in values:
-                if isinstance(item, torch.Tensor):
-                    found.append(SavedTensor(type(node).__name__, attribute.removeprefix("_saved_"), item))
-        stack.extend(next_node for next_node, _ in node.next_functions)
-    return found
-
-
-def _layout(t: torch.Tensor) -> tuple:
-    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
-
-
-def classify(saved: torch.Tensor, candidates: list[tuple[str, torch.Tensor]]) -> str:
-    """Which role a saved tensor is: the exact tensor (layout) first, then any view of its storage."""
-    layout = _layout(saved)
-    exact = {role for role, t in candidates if _layout(t) == layout}
-    shared = {role for role, t in candidates if t.untyped_storage().data_ptr() == layout[0]}
-    for matches in (exact, shared):
-        if len(matches) > 1:
-            raise BuildError(f"saved tensor matches several arguments: {sorted(matches)}")
-        if matches:
-            return matches.pop()
-    return INTERNAL
-
-
-def candidates_of(bound: Bound, output: torch.Tensor | None) -> list[tuple[str, torch.Tensor]]:
-    pairs = [(role, t) for role, tensors in bound.units.items() for t in tensors]
-    return pairs + ([(OUTPUT, output)] if output is not None else [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,7 +239,7 @@ class Builder:
         result = invoke(api, bound)
         outputs = tensor_outputs(result)
         arguments = [t for tensors in bound.units.values() for t in tensors]
-        fresh = not _shares_storage(outputs, arguments)
+        fresh = not shares_storage(outputs, arguments)
         return self.view_kind(api, bound, result), fresh
 
     def view_kind(self, api: Api, bound: Bound, result: Any) -> str | None:
@@ -598,7 +435,7 @@ class Builder:
         ran = False
         saves: set[str] = set()
         comparisons: list[str] = []  # per recipe where both forms ran: "same", or how they differ
-        for sample in _inplace_samples(name):
+        for sample in inplace_samples(name):
             bound = bind(method, sample, frozenset())
             version, before = bound.first._version, bound.first.clone()
             try:
@@ -608,12 +445,12 @@ class Builder:
                 continue
             ran = True
             # apply_/map_/map2_ rewrite the values without bumping the version counter
-            mutates |= bound.first._version != version or not _identical(bound.first, before)
+            mutates |= bound.first._version != version or not identical(bound.first, before)
             measured = self.measurable_inplace_saves(method, sample, name)
             if measured:
                 saves.add(measured)
             if out_of_place:
-                comparison = _compare(bound.first, method, sample, out_of_place)
+                comparison = compare_with_out_of_place(bound.first, method, sample, out_of_place)
                 if comparison:
                     comparisons.append(comparison)
         declared = name not in METADATA_ONLY_METHODS
@@ -667,156 +504,6 @@ class Builder:
             **members,
             "library_inplace": library,
         }
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def strongest(values: Iterable[str], order: tuple[str, ...]) -> str | None:
-    present = set(values)
-    return next((v for v in order if v in present), None)
-
-
-def _shares_storage(outputs: list[torch.Tensor], arguments: list[torch.Tensor]) -> bool:
-    storages = {t.untyped_storage().data_ptr() for t in arguments}
-    return any(t.untyped_storage().data_ptr() in storages for t in outputs)
-
-
-def inplace_variant(api: Api) -> str | None:
-    """The Tensor method that does the same in place: ``sigmoid_`` for sigmoid, ``__iadd__`` for ``__add__``."""
-    if api.kind in ("module", "factory"):
-        return None
-    short = api.name.rsplit(".", 1)[1]
-    candidate = f"__i{short[2:]}" if api.kind == "operator" else f"{short}_"
-    return candidate if callable(getattr(torch.Tensor, candidate, None)) else None
-
-
-def accepts_inplace_kwarg(api: Api) -> bool:
-    return _inplace_parameters(api) is not None
-
-
-def inplace_position(api: Api) -> int | None:
-    """Where ``inplace`` goes when passed positionally (``nn.LeakyReLU(0.2, True)``, ``F.relu(x, True)``).
-
-    Its index among the call's positional arguments (a module's constructor arguments, ``self``
-    left out); None when it is keyword-only or not a parameter at all.
-    """
-    params = _inplace_parameters(api)
-    if params is None:
-        return None
-    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if api.kind == "module":
-        positional = positional[1:]  # self
-    return positional.index("inplace") if "inplace" in positional else None
-
-
-def _inplace_parameters(api: Api) -> list[inspect.Parameter] | None:
-    """The parameters of the call that takes ``inplace`` (a module's ``__init__``), or None if it takes none."""
-    target = resolve(api.name)
-    if api.kind == "module":
-        target = target.__init__
-    try:
-        params = list(inspect.signature(target).parameters.values())
-    except (TypeError, ValueError):  # builtins without a signature take no inplace=
-        return None
-    return params if any(p.name == "inplace" for p in params) else None
-
-
-def _inplace_samples(name: str) -> Iterator[Sample]:
-    """Argument recipes for an in-place method: catalogue samples of its op, specific ones, generic ones."""
-    for api in CATALOGUE:
-        if api.kind in ("method", "function") and inplace_variant(api) == name:
-            yield from api.samples
-    yield from SPECIFIC_INPLACE_SAMPLES.get(name, ())
-    yield from GENERIC_INPLACE_SAMPLES
-
-
-def _compare(mutated: torch.Tensor, method: Api, sample: Sample, out_of_place: str) -> str | None:
-    """Compare the in-place result with ``x.op(*args)`` on fresh inputs and the same seed.
-
-    "same", or what differs ("dtype", "shape", "values"); None when the out-of-place form does not
-    take these arguments.
-    """
-    bound = bind(method, sample, frozenset())
-    torch.manual_seed(0)
-    try:
-        expected = getattr(torch.Tensor, out_of_place)(*bound.args, **bound.kwargs)
-    except Exception:  # noqa: BLE001 - the out-of-place form takes other arguments: try another recipe
-        return None
-    if not isinstance(expected, torch.Tensor):
-        return None
-    if expected.shape != mutated.shape:
-        return "shape"
-    if expected.dtype != mutated.dtype:
-        return "dtype"
-    return "same" if _identical(mutated, expected) else "values"
-
-
-def _identical(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Same shape, dtype and values (NaN equal to NaN: acosh_ of inputs below 1)."""
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    return bool(torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True)))
-
-
-def inplace_method_names() -> list[str]:
-    """Every in-place Tensor method: callable, name ending in a single underscore, not a dunder."""
-    return sorted(
-        name
-        for name in dir(torch.Tensor)
-        if name.endswith("_") and not name.endswith("__") and callable(getattr(torch.Tensor, name))
-    )
-
-
-def inplace_functions() -> dict[str, str]:
-    """``torch.relu_`` -> ``torch.relu``: in-place functions whose out-of-place function exists."""
-    found = {}
-    for prefix, namespace in (("torch", torch), ("torch.nn.functional", torch.nn.functional)):
-        for name in dir(namespace):
-            if not name.endswith("_") or name.endswith("__") or not callable(getattr(namespace, name)):
-                continue
-            if callable(getattr(namespace, name[:-1], None)):
-                found[f"{prefix}.{name}"] = f"{prefix}.{name[:-1]}"
-    return found
-
-
-# ---------------------------------------------------------------------------------------------
-# Cross-check against derivatives.yaml
-# ---------------------------------------------------------------------------------------------
-
-
-def cross_check(saved_attributes: Mapping[str, set[str]]) -> tuple[int, int]:
-    """Every saved tensor seen must be one derivatives.yaml declares for that node.
-
-    Returns (nodes checked, nodes the yaml does not describe, e.g. CopySlices).
-    """
-    import torchgen
-    from torchgen.packaged.autograd.load_derivatives import load_derivatives
-
-    base = Path(torchgen.__file__).parent / "packaged"
-    infos, _ = load_derivatives(
-        str(base / "autograd" / "derivatives.yaml"),
-        str(base / "ATen" / "native" / "native_functions.yaml"),
-        str(base / "ATen" / "native" / "tags.yaml"),
-    )
-    declared: dict[str, set[str]] = {}
-    for by_dispatch in infos.values():
-        for info in by_dispatch.values():
-            if info.op:
-                names = {s.nctype.name for s in (*info.all_saved_inputs, *info.all_saved_outputs)}
-                declared.setdefault(info.op, set()).update(str(n) for n in names)
-    checked = unknown = 0
-    for node, attributes in sorted(saved_attributes.items()):
-        if node not in declared:
-            unknown += 1
-            continue
-        checked += 1
-        extra = attributes - declared[node]
-        if extra:
-            raise BuildError(f"{node} saved {sorted(extra)}, which derivatives.yaml does not declare")
-    return checked, unknown
 
 
 # ---------------------------------------------------------------------------------------------

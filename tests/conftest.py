@@ -7,6 +7,7 @@ import importlib.util
 import pytest
 
 from gradsafe.run.cache import DIRECTORY_ENV
+from helpers import fake_fixes
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +19,12 @@ def private_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     its fake results there for the next.  Tests of the cache's default place unset the variable.
     """
     monkeypatch.setenv(DIRECTORY_ENV, str(tmp_path_factory.mktemp("gradsafe-cache")))
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine routed to the fake analysis and pass of ``helpers.fake_fixes`` for one test."""
+    fake_fixes.install(monkeypatch)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_fixes import fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
 import gradsafe.run.pipeline

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_pass_out_of_place import augmented, code, method, rewrite
+from helpers.passes import augmented, code, method, rewrite
 
 from gradsafe.findings import FixKind
 

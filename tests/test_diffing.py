@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fake_fixes import fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
 from gradsafe.cli import app

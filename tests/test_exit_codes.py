@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from report_repo import invoke
+from helpers.report_repo import invoke
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -11,7 +11,7 @@ Adding a case is adding files, in a directory named after the pass module (``out
 Every rule is enabled for these runs (opt-in rules included) under the default policy, with no
 configuration file, and unsafe fixes are applied (``--unsafe-fixes``: the ``assign_back`` pairs are
 the repairs of silent bugs).  The harness itself is proven below with the fake analysis and pass of
-``tests/fake_fixes.py``, so it works before the first real pass lands.
+``tests/helpers/fake_fixes.py``, so it works before the first real pass lands.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_fixes import fake_engine  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
 from gradsafe.cli import app

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from report_repo import invoke, make_repo, pin_passes
+from helpers.report_repo import invoke, make_repo, pin_passes
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Fix, FixKind, FixSafety, Related, Span

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_pass_out_of_place import FIXTURES, check_run_pair, code, declined, fixture_pairs, load_text, rewrite, span_of
+from helpers.passes import FIXTURES, check_run_pair, code, declined, fixture_pairs, load_text, rewrite, span_of
 
 from gradsafe.findings import FixKind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_pass_out_of_place import FIXTURES, check_run_pair, code, declined, fixture_pairs, load_text, rewrite
+from helpers.passes import FIXTURES, check_run_pair, code, declined, fixture_pairs, load_text, rewrite
 
 from gradsafe.findings import FixKind
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pass_out_of_place import (
+from helpers.passes import (
     FIXED,
     FIXTURES,
     check_run_pair,

@@ -7,7 +7,6 @@ import pickle
 from pathlib import Path
 
 import pytest
-from fake_fixes import fake_engine  # noqa: F401 - fixture
 
 import gradsafe.run.pipeline
 from gradsafe.settings.config import FileConfig, Overrides, load_settings, resolve

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from report_repo import REPO, invoke
+from helpers.report_repo import REPO, invoke
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from report_repo import invoke, make_repo, pin_passes
+from helpers.report_repo import invoke, make_repo, pin_passes
 
 from gradsafe.run.progress import DELAY, ProgressReporter
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from report_repo import REPORTS, invoke, make_repo, pin_passes
+from helpers.report_repo import REPORTS, invoke, make_repo, pin_passes
 
 GOLDEN = REPORTS / "golden"
 REGENERATE = os.environ.get("GRADSAFE_REGENERATE_GOLDEN") == "1"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_fixes import fake_engine  # noqa: F401 - fixture
 
 from gradsafe.settings.config import Overrides, load_settings
 from gradsafe.findings import Finding, Span

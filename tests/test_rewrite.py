@@ -1,4 +1,4 @@
-"""The fix loop, with a fake analysis and pass (tests/fake_fixes.py)."""
+"""The fix loop, with a fake analysis and pass (tests/helpers/fake_fixes.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import textwrap
 
 import libcst as cst
 import pytest
-from fake_fixes import fake_analyse, fake_engine  # noqa: F401 - fixture
+from helpers.fake_fixes import fake_analyse
 
 import gradsafe.transforms
 from gradsafe.fix import loop as rewrite

@@ -33,9 +33,10 @@ from gradsafe.transforms.params import CloneParams, HelperReturnParams, OutOfPla
 
 ENGINE = Path(gradsafe.__file__).parent
 PASSES = Path(gradsafe.transforms.__file__).parent
-# The families the analysis reports; `suppression` (GS8) is reported by the suppression stage.
+# The families the analysis reports; `suppression` (GS8) is reported by the suppression stage,
+# `docs` renders the reference and `rule` holds the Rule type and the registry.
 RULE_FAMILIES = sorted(
-    i.name for i in pkgutil.iter_modules(gradsafe.rules.__path__) if i.name not in ("docs", "suppression")
+    i.name for i in pkgutil.iter_modules(gradsafe.rules.__path__) if i.name not in ("docs", "rule", "suppression")
 )
 
 

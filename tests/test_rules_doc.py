@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from report_repo import invoke
+from helpers.report_repo import invoke
 
 from gradsafe.rules import all_rules
 from gradsafe.rules.docs import REGENERATE, demote_headings, render_markdown

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from fake_fixes import FakePass, fake_analyse, fake_engine  # noqa: F401 - fixture
+from helpers.fake_fixes import FakePass, fake_analyse
 from typer.testing import CliRunner
 
 import gradsafe.transforms

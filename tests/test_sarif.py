@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft4Validator
-from report_repo import REPORTS, invoke, make_repo, pin_passes
+from helpers.report_repo import REPORTS, invoke, make_repo, pin_passes
 
 from gradsafe.errors import FileError
 from gradsafe.findings import Confidence, Finding, Related, Span

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from report_repo import invoke, make_repo, pin_passes
+from helpers.report_repo import invoke, make_repo, pin_passes
 
 from gradsafe.run.sharding import Shard, ShardError, shard_number
 

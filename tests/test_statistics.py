@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from report_repo import invoke, make_repo, pin_passes
+from helpers.report_repo import invoke, make_repo, pin_passes
 
 import gradsafe.fix.loop
 from gradsafe.findings import Finding, Fix, FixKind, Span

@@ -42,24 +42,11 @@ from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
 from gradsafe.transforms.params import HelperReturnParams as Params
 from gradsafe.transforms.params import OutOfPlaceParams
-from gradsafe.transforms.out_of_place import (
-    Edits,
-    assignment,
-    augmented_as_assignment,
-    chain_above,
-    consumed,
-    dotted_name,
-    inplace_base,
-    is_augmented_inplace,
-    locality_problem,
-    name_expression,
-    name_uses,
-    own_nodes,
-    parameter_names,
-    plan_call,
-    run_pass,
-    walk,
-)
+from gradsafe.transforms.augmented import augmented_as_assignment, is_augmented_inplace
+from gradsafe.transforms.binding_sites import locality_problem, own_nodes, parameter_names
+from gradsafe.transforms.edits import Edits, run_pass
+from gradsafe.transforms.out_of_place import chain_above, consumed, inplace_base, plan_call
+from gradsafe.transforms.syntax import assignment, dotted_name, name_expression, name_uses, walk
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 

@@ -37,17 +37,9 @@ from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
 from gradsafe.transforms.params import DEFAULT_OFF
 from gradsafe.transforms.params import InplaceFlagParams as Params
-from gradsafe.transforms.out_of_place import (
-    Edits,
-    argument_problem,
-    assignment,
-    dotted_name,
-    input_argument,
-    keyword_argument,
-    locality_problem,
-    run_pass,
-    without_argument,
-)
+from gradsafe.transforms.binding_sites import argument_problem, locality_problem
+from gradsafe.transforms.edits import Edits, run_pass
+from gradsafe.transforms.syntax import assignment, dotted_name, input_argument, keyword_argument, without_argument
 
 _FALSE = "False"
 _EMPTY = cst.Module(body=[])

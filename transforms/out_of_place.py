@@ -48,250 +48,43 @@ comprehension that keeps the written tensor while later iterations write it agai
 reads the name after the write (``y.mul_(2).add_(y)``); and a statement that reads the name
 again elsewhere, in an order against the write that a rebinding cannot keep.
 
-The pieces other passes need (applying a set of edits, rebinding, the out-of-place call chain,
-augmented assignment as a binary operation, dropping an argument) live here too: those passes
-are this rewrite applied to a parameter, a helper's argument, or an ``inplace=True`` flag.
+The other passes are this rewrite applied to a parameter, a helper's argument, or an
+``inplace=True`` flag: they use the out-of-place call chain and ``plan_call`` from here, and the
+pieces beside it: applying a set of edits (``gradsafe.transforms.edits``), small CST helpers
+(``gradsafe.transforms.syntax``), augmented assignment as a binary operation
+(``gradsafe.transforms.augmented``) and where a written value sits
+(``gradsafe.transforms.binding_sites``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import libcst as cst
-
 from gradsafe.analysis.optable import OpTable
 from gradsafe.analysis.optable import load as load_optable
 from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
-from gradsafe.transforms.bindings import ScopeKind, enclosing_scope, own_bindings
-from gradsafe.transforms.comments import keep_comment_column
+from gradsafe.transforms.augmented import augmented_as_assignment, is_augmented_inplace
+from gradsafe.transforms.binding_sites import (
+    Site,
+    argument_problem,
+    locality_problem,
+    site_of,
+)
+from gradsafe.transforms.edits import Edits, run_pass
 from gradsafe.transforms.locate import NodeIndex
 from gradsafe.transforms.params import OutOfPlaceParams as Params
-
-EditResult = cst.CSTNode | cst.FlattenSentinel
-Edit = Callable[[Any], EditResult]
-
-
-# ---------------------------------------------------------------------- applying edits
-class Edits:
-    """Edits to one module, keyed by original node and applied in a single traversal.
-
-    Each edit is a function of the *updated* node (its children already edited), so edits nested
-    inside each other compose: a call is renamed and then wrapped in ``:=``; a helper's call site
-    is rebound inside a function whose body another fix rewrites.  A fix plans into its own
-    ``Edits`` and merges it only when the whole plan succeeded, so a declined fix leaves nothing.
-    """
-
-    def __init__(self) -> None:
-        self._edits: dict[cst.CSTNode, list[Edit]] = {}
-
-    def add(self, node: cst.CSTNode, edit: Edit) -> None:
-        self._edits.setdefault(node, []).append(edit)
-
-    def merge(self, other: Edits) -> None:
-        for node, edits in other._edits.items():
-            self._edits.setdefault(node, []).extend(edits)
-
-    def apply(self, module: cst.Module) -> cst.Module:
-        return module.visit(_ApplyEdits(self._edits)) if self._edits else module
-
-
-class _ApplyEdits(cst.CSTTransformer):
-    def __init__(self, edits: Mapping[cst.CSTNode, list[Edit]]) -> None:
-        super().__init__()
-        self._edits = edits
-        self._edited: list[bool] = []  # per enclosing simple statement line: was anything in it edited
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.SimpleStatementLine):
-            self._edited.append(False)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> EditResult:  # type: ignore[override]
-        result: EditResult = updated_node
-        if isinstance(original_node, cst.SimpleStatementLine) and isinstance(updated_node, cst.SimpleStatementLine):
-            if self._edited.pop():
-                result = keep_comment_column(original_node, updated_node)
-        if self._edited and original_node in self._edits:
-            self._edited[-1] = True
-        for edit in self._edits.get(original_node, ()):
-            result = edit(result)
-        return result
-
-
-Planner = Callable[[NodeIndex, Fix, Edits], str | None]
-
-
-def run_pass(module: cst.Module, fixes: Sequence[Fix], plan: Planner) -> PassResult:
-    """Plan every fix with ``plan`` (which returns a reason to decline, or None), then edit once."""
-    index = NodeIndex.of(module)
-    result = PassResult(index.module)
-    edits = Edits()
-    for fix in fixes:
-        draft = Edits()
-        reason = plan(index, fix, draft)
-        if reason is None:
-            edits.merge(draft)
-            result.applied.append(fix)
-        else:
-            result.declined.append((fix, reason))
-    result.module = edits.apply(index.module)
-    return result
-
-
-# ---------------------------------------------------------------------- small CST helpers
-def dotted_name(expr: cst.BaseExpression) -> str | None:
-    """``self.h`` for the expression ``self.h`` (parentheses ignored); None for anything else."""
-    parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if isinstance(expr, cst.Name):
-        parts.append(expr.value)
-        return ".".join(reversed(parts))
-    return None
-
-
-def name_expression(name: str) -> cst.BaseExpression:
-    """The expression for a dotted name (``"self.h"`` -> ``self.h``)."""
-    return cst.parse_expression(name)
-
-
-def assignment(name: str, value: cst.BaseExpression, like: cst.BaseSmallStatement | None = None) -> cst.Assign:
-    """``name = value`` (keeping the semicolon of the statement it replaces)."""
-    semicolon = like.semicolon if like is not None else cst.MaybeSentinel.DEFAULT
-    return cst.Assign(targets=[cst.AssignTarget(name_expression(name))], value=value, semicolon=semicolon)
-
-
-def rename_method(call: cst.Call, method: str) -> cst.Call:
-    assert isinstance(call.func, cst.Attribute)
-    return call.with_changes(func=call.func.with_changes(attr=cst.Name(method)))
-
-
-def without_argument(call: cst.Call, keyword: str) -> cst.Call:
-    """``call`` without its ``keyword=`` argument; the comma style of the argument list is kept."""
-    args = list(call.args)
-    position = next(i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == keyword)
-    removed = args.pop(position)
-    if position == len(args) and args:
-        # The removed argument was the last: its comma (or lack of one) ends the list now.
-        args[-1] = args[-1].with_changes(comma=removed.comma)
-    return call.with_changes(args=args)
-
-
-def keyword_argument(call: cst.Call, keyword: str) -> cst.Arg | None:
-    return next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
-
-
-def input_argument(call: cst.Call) -> cst.Arg | None:
-    """The tensor argument of a torch function: the first positional one, or ``input=``."""
-    first = call.args[0] if call.args and call.args[0].keyword is None and not call.args[0].star else None
-    return first or keyword_argument(call, "input")
-
-
-class _NameUses(cst.CSTVisitor):
-    """Every ``Name`` that refers to a variable (not attribute names or keyword names)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.found: list[cst.Name] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name:
-            self.found.append(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
-
-
-def name_uses(node: cst.CSTNode, name: str) -> list[cst.Name]:
-    visitor = _NameUses(name)
-    node.visit(visitor)
-    return visitor.found
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """``node`` and everything below it, parents before children."""
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        yield current
-        pending.extend(reversed(current.children))
-
-
-# ---------------------------------------------------------------------- augmented assignment
-_BINARY_FOR_AUGMENTED: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
-    cst.AddAssign: cst.Add,
-    cst.SubtractAssign: cst.Subtract,
-    cst.MultiplyAssign: cst.Multiply,
-    cst.DivideAssign: cst.Divide,
-    cst.FloorDivideAssign: cst.FloorDivide,
-    cst.ModuloAssign: cst.Modulo,
-    cst.PowerAssign: cst.Power,
-    cst.LeftShiftAssign: cst.LeftShift,
-    cst.RightShiftAssign: cst.RightShift,
-    cst.BitAndAssign: cst.BitAnd,
-    cst.BitOrAssign: cst.BitOr,
-    cst.BitXorAssign: cst.BitXor,
-}
-
-# How tightly each binary operator binds (Python's grammar, higher binds tighter).
-_BINDING: dict[type[cst.BaseBinaryOp], int] = {
-    cst.BitOr: 1, cst.BitXor: 2, cst.BitAnd: 3, cst.LeftShift: 4, cst.RightShift: 4, cst.Add: 5, cst.Subtract: 5,
-    cst.Multiply: 6, cst.Divide: 6, cst.FloorDivide: 6, cst.Modulo: 6, cst.MatrixMultiply: 6, cst.Power: 8,
-}
-_UNARY = 7
-_ATOM = 9
-
-
-def _binding(expr: cst.BaseExpression) -> int:
-    if expr.lpar:
-        return _ATOM
-    if isinstance(expr, cst.BinaryOperation):
-        return _BINDING[type(expr.operator)]
-    if isinstance(expr, cst.UnaryOperation):
-        return 0 if isinstance(expr.operator, cst.Not) else _UNARY
-    if isinstance(expr, (cst.Comparison, cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.NamedExpr, cst.Yield,
-                         cst.Tuple, cst.StarredElement)):
-        return 0
-    return _ATOM
-
-
-def is_augmented_inplace(aug: cst.AugAssign) -> bool:
-    """``@=`` is not in-place on tensors (there is no ``__imatmul__``); every other operator is."""
-    return type(aug.operator) in _BINARY_FOR_AUGMENTED
-
-
-def augmented_value(aug: cst.AugAssign) -> cst.BinaryOperation:
-    """``x op= v`` as the expression ``x op v``: same operator spacing, ``v`` parenthesised if needed."""
-    op_type = _BINARY_FOR_AUGMENTED[type(aug.operator)]
-    operator = op_type(whitespace_before=aug.operator.whitespace_before,  # type: ignore[call-arg]
-                       whitespace_after=aug.operator.whitespace_after)
-    right = aug.value
-    # Left-associative operators need parentheses around an equally tight right side
-    # (x -= a - b); `**` is right-associative and takes a unary operand as it is (x ** -a).
-    weakest = _UNARY - 1 if op_type is cst.Power else _BINDING[op_type]
-    if _binding(right) <= weakest:
-        right = right.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return cst.BinaryOperation(left=aug.target.deep_clone(), operator=operator, right=right)
-
-
-def augmented_as_assignment(aug: cst.AugAssign) -> cst.Assign:
-    """``x op= v`` -> ``x = x op v`` with the user's spacing around the operator."""
-    return cst.Assign(
-        targets=[cst.AssignTarget(aug.target, whitespace_before_equal=aug.operator.whitespace_before,
-                                  whitespace_after_equal=aug.operator.whitespace_after)],
-        value=augmented_value(aug),
-        semicolon=aug.semicolon,
-    )
+from gradsafe.transforms.syntax import (
+    assignment,
+    dotted_name,
+    input_argument,
+    keyword_argument,
+    name_expression,
+    name_uses,
+    rename_method,
+    without_argument,
+)
 
 
 # ---------------------------------------------------------------------- in-place call chains
@@ -327,125 +120,12 @@ def _rename_chain(links: Sequence[cst.Call], table: OpTable, edits: Edits) -> No
         info = table.inplace_method(link.func.attr.value)  # type: ignore[attr-defined]
         if info is None or info.out_of_place is None:
             return
-        edits.add(link, lambda c, m=info.out_of_place: rename_method(c, m))
+        edits.add(link, _renamer(info.out_of_place))
 
 
-# ---------------------------------------------------------------------- where a value sits
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Module)
-_LOOPS = (cst.For, cst.While)
-
-
-@dataclass
-class _Site:
-    """Where an expression is evaluated, as far as binding a name there is concerned."""
-
-    statement: cst.CSTNode  # the small statement, or the compound statement whose header holds it
-    scope: cst.CSTNode  # the enclosing FunctionDef, ClassDef or Module
-    problem: str | None = None  # nothing can be bound here
-    repeated: bool = False  # a loop, a comprehension or a `while` test evaluates it again
-    in_lambda: bool = False
-    in_comprehension: bool = False
-    in_iterable: bool = False  # a comprehension's iterable: `:=` is a syntax error there
-    comprehension_targets: set[str] = field(default_factory=set)
-
-
-def _site_of(index: NodeIndex, expr: cst.CSTNode) -> _Site:
-    node = expr
-    in_lambda = in_comprehension = in_iterable = repeated = False
-    targets: set[str] = set()
-    outer_iter_of: cst.CSTNode | None = None
-    problem = None
-    while True:
-        parent = index.parent(node)
-        assert parent is not None, "an expression always sits in a statement"
-        if isinstance(parent, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-            break
-        if isinstance(parent, cst.Lambda):
-            in_lambda = True
-        elif isinstance(parent, cst.CompFor) and node is parent.iter:
-            in_iterable = True
-            outer_iter_of = parent
-        elif isinstance(parent, _COMPREHENSIONS):
-            if outer_iter_of is not parent.for_in:
-                # Everything but the first iterable runs once per element, in the comprehension's scope.
-                in_comprehension = repeated = True
-                targets |= _comprehension_targets(parent)
-            outer_iter_of = None
-        elif isinstance(parent, cst.Decorator):
-            problem = "the write is in a decorator"
-        node = parent
-    statement = parent
-    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-        problem = problem or "the write is in a `def`/`class` header"
-    if isinstance(statement, cst.While) and node is statement.test:
-        repeated = True
-    scope = statement
-    while not isinstance(scope, _SCOPES) or scope is statement:
-        if isinstance(scope, _LOOPS) and scope is not statement:
-            repeated = True
-        scope = index.parent(scope)  # type: ignore[assignment]
-    return _Site(statement, scope, problem, repeated, in_lambda, in_comprehension, in_iterable, targets)
-
-
-def _comprehension_targets(comprehension: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-    for_in: cst.CompFor | None = comprehension.for_in  # type: ignore[attr-defined]
-    while for_in is not None:
-        names |= {n.value for n in walk(for_in.target) if isinstance(n, cst.Name)}
-        for_in = for_in.inner_for_in
-    return names
-
-
-def locality_problem(index: NodeIndex, statement: cst.CSTNode, name: str) -> str | None:
-    """Why code at ``statement`` cannot rebind ``name`` without changing which variable it means.
-
-    Attributes can always be assigned.  A plain name must be a local variable (or parameter) of
-    the enclosing function, or module-level code: assigning a closure variable or a global inside
-    a function makes it local, and the code before the write would fail.
-    """
-    if "." in name:
-        return None
-    kind, function = enclosing_scope(index.ancestors(statement))
-    if kind is ScopeKind.CLASS:
-        return f"`{name}` would be bound in a class body"
-    if function is not None and name not in own_bindings(function):
-        return f"`{name}` is not a local variable here; assigning it would make it one"
-    return None
-
-
-# ---------------------------------------------------------------------- functions and their arguments
-def argument_problem(index: NodeIndex, node: cst.CSTNode, name: str | None) -> str | None:
-    """A function that returns nothing shows its callers the write only through their argument.
-
-    Rebinding the parameter would make the call do nothing for them (the helper-return fix
-    changes the callers too).
-    """
-    function = next((a for a in index.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.Lambda))), None)
-    if name is None or "." in name or not isinstance(function, cst.FunctionDef):
-        return None
-    if name not in parameter_names(function):
-        return None
-    if any(isinstance(n, cst.Return) and n.value is not None for n in own_nodes(function)):
-        return None
-    return (f"`{name}` is an argument of `{function.name.value}()`, which returns nothing: its callers see the write "
-            "only through their tensor")
-
-
-def parameter_names(function: cst.FunctionDef) -> set[str]:
-    """The names ``function`` binds as parameters (``*args`` and ``**kwargs`` hold other objects)."""
-    params = function.params
-    return {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-
-
-def own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
-    """The nodes of ``function``'s body that run in its own scope (not in nested functions or classes)."""
-    pending: list[cst.CSTNode] = [function.body]
-    while pending:
-        node = pending.pop()
-        yield node
-        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            pending.extend(reversed(node.children))
+def _renamer(method: str) -> Callable[[cst.Call], cst.Call]:
+    """The edit that renames a call's method to ``method`` (one closure per link of the chain)."""
+    return lambda call: rename_method(call, method)
 
 
 # ---------------------------------------------------------------------- the pass
@@ -521,7 +201,7 @@ def _out_call(call: cst.Call, name: str | None, edits: Edits) -> str | None:
 def _bind(index: NodeIndex, table: OpTable, top: cst.BaseExpression, name: str, read_later: bool,
           edits: Edits) -> str | None:
     """Bind ``name`` to the out-of-place value ``top`` where it stands (see the module docstring)."""
-    site = _site_of(index, top)
+    site = site_of(index, top)
     if site.problem:
         return site.problem
     if site.in_lambda:
@@ -580,7 +260,7 @@ def _bind(index: NodeIndex, table: OpTable, top: cst.BaseExpression, name: str, 
     return None
 
 
-def _rebound_by(statement: cst.CSTNode, name: str, root: str, elsewhere: Sequence[cst.Name], site: _Site) -> bool:
+def _rebound_by(statement: cst.CSTNode, name: str, root: str, elsewhere: Sequence[cst.Name], site: Site) -> bool:
     """Does the statement assign ``name`` itself, and read it nowhere but in the write (``x = f(x.mul_(2))``)?
 
     Then what the write leaves in ``name`` is replaced by the assignment anyway: renaming the call
@@ -594,7 +274,9 @@ def _rebound_by(statement: cst.CSTNode, name: str, root: str, elsewhere: Sequenc
 
 
 def _target_like(name: str, like: cst.AssignTarget) -> cst.AssignTarget:
-    return cst.AssignTarget(name_expression(name), whitespace_before_equal=like.whitespace_before_equal,
+    target = name_expression(name)
+    assert isinstance(target, (cst.Name, cst.Attribute))  # a dotted name is one of these
+    return cst.AssignTarget(target, whitespace_before_equal=like.whitespace_before_equal,
                             whitespace_after_equal=like.whitespace_after_equal)
 
 
@@ -616,7 +298,7 @@ def _split_before(index: NodeIndex, statement: cst.Return | cst.AnnAssign, name:
         return assignment(name, small.value), small.with_changes(value=name_expression(name))  # type: ignore[arg-type]
 
     if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
-        def two_lines(updated: cst.SimpleStatementLine) -> cst.FlattenSentinel:
+        def two_lines(updated: cst.SimpleStatementLine) -> cst.FlattenSentinel[cst.BaseStatement]:
             first, second = split(updated.body[0])  # type: ignore[arg-type]
             return cst.FlattenSentinel([
                 cst.SimpleStatementLine([first], leading_lines=updated.leading_lines),
@@ -672,6 +354,7 @@ def _plan(table: OpTable, index: NodeIndex, fix: Fix, edits: Edits) -> str | Non
         return problem
     if isinstance(node, cst.AugAssign):
         return _plan_augassign(node, params.name, edits)
+    assert isinstance(node, cst.Call)  # found by the kind asked for
     return plan_call(index, table, node, params, edits)
 
 

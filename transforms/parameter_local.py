@@ -33,17 +33,9 @@ from gradsafe.findings import Fix, FixKind
 from gradsafe.transforms import PassResult
 from gradsafe.transforms.locate import NodeIndex
 from gradsafe.transforms.params import ParameterLocalParams as Params
-from gradsafe.transforms.out_of_place import (
-    Edits,
-    assignment,
-    augmented_value,
-    dotted_name,
-    is_augmented_inplace,
-    name_uses,
-    rename_method,
-    run_pass,
-    walk,
-)
+from gradsafe.transforms.augmented import augmented_value, is_augmented_inplace
+from gradsafe.transforms.edits import Edits, run_pass
+from gradsafe.transforms.syntax import assignment, dotted_name, name_uses, rename_method, walk
 
 _DEFERRED = (cst.FunctionDef, cst.Lambda, cst.GeneratorExp, cst.ClassDef)
 

@@ -1,7 +1,7 @@
 """GS5xx: a function mutates a tensor its caller passed in."""
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 ARGUMENT_MUTATED = register(
     Rule(

@@ -1,7 +1,7 @@
 """GS4xx: writes through `.data` and `.detach()` aliases of tensors autograd saved."""
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 DATA_WRITE_TO_SAVED = register(
     Rule(

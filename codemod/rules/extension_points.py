@@ -6,7 +6,7 @@ GS701-GS729: custom `torch.autograd.Function`s (and, to come, checkpointing, for
 """
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 # ---------------------------------------------------------------------- custom autograd.Function
 CTX_ATTRIBUTE_MUTATED = register(

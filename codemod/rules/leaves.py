@@ -1,7 +1,7 @@
 """GS2xx: a leaf that requires grad, a parameter or a buffer is mutated in place."""
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 LEAF_MUTATED = register(
     Rule(

@@ -1,7 +1,7 @@
 """GS9xx: rules that report by policy rather than by hazard."""
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Policy, Rule, register
+from gradsafe.rules.rule import Policy, Rule, register
 
 INPLACE_IN_DIFFERENTIABLE_CODE = register(
     Rule(

@@ -1,7 +1,7 @@
 """GS1xx: an in-place op overwrites a tensor that autograd saved for backward."""
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 SAVED_RESULT = register(
     Rule(

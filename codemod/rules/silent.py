@@ -7,7 +7,7 @@ fix: ``gradsafe fix`` and ``diff`` apply it only with ``--unsafe-fixes``.
 """
 
 from gradsafe.findings import Applicability, FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 DISCARDED_RESULT = register(
     Rule(

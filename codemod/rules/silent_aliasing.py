@@ -5,7 +5,7 @@ GS603: a write through memory shared with a saved tensor that autograd's version
 """
 
 from gradsafe.findings import Applicability, FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 CLOBBERED_READ = register(
     Rule(

@@ -1,6 +1,6 @@
 """GS8xx: suppression comments that silence nothing or name no rule."""
 
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 UNUSED_SUPPRESSION = register(
     Rule(

@@ -1,7 +1,7 @@
 """GS3xx: views that must not be written in place, and `out=`."""
 
 from gradsafe.findings import FixKind
-from gradsafe.rules import Rule, register
+from gradsafe.rules.rule import Rule, register
 
 MULTI_OUTPUT_VIEW = register(
     Rule(

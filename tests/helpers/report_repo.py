@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fake_fixes import FakePass
+from helpers.fake_fixes import FakePass
 from typer.testing import CliRunner
 
 import gradsafe.fix.loop
@@ -23,7 +23,7 @@ import gradsafe.transforms
 from gradsafe.cli import app
 from gradsafe.findings import FixKind
 
-REPORTS = Path(__file__).resolve().parent / "fixtures" / "reports"
+REPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "reports"
 REPO = REPORTS / "repo"
 BROKEN = "def f(:\n    pass\n"
 

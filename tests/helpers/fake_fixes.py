@@ -123,9 +123,3 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gradsafe.run.pipeline, "analyse", fake_analyse)
     monkeypatch.setattr(gradsafe.fix.loop, "pass_kinds", lambda: frozenset({FixKind.OUT_OF_PLACE}))
     monkeypatch.setattr(gradsafe.transforms, "_PASSES", {FixKind.OUT_OF_PLACE: FakePass()})
-
-
-@pytest.fixture
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use as ``from fake_fixes import fake_engine`` and request ``fake_engine`` in a test."""
-    install(monkeypatch)
