@@ -6,5 +6,5 @@ discover files -> read (decode) -> analyse -> plan edits -> rewrite -> verify ->
 
 # PEP 440.  A ``.devN`` version is work towards the release it names, whose notes are the
 # changelog's ``[Unreleased]`` section; a release version has a ``## [X.Y.Z]`` section
-# (``tests/test_version.py`` checks both).
+# (``tests/package/test_version.py`` checks both).
 __version__ = "0.1.0.dev0"

@@ -57,7 +57,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # optable_catalogue.py, optable_members.py sit here
 # the catalogue and the measuring steps (X, call, classify are also reached through this module by
-# tests/test_optable.py)
+# tests/analysis/test_optable.py)
 from optable_catalogue import (  # noqa: E402
     Api,
     BuildError,
@@ -68,7 +68,7 @@ from optable_catalogue import (  # noqa: E402
     NotDifferentiable,
     Sample,
     Tensors,
-    X,  # noqa: F401 - reached through this module by tests/test_optable.py
+    X,  # noqa: F401 - reached through this module by tests/analysis/test_optable.py
 )
 from optable_crosscheck import cross_check  # noqa: E402
 from optable_inplace import (  # noqa: E402

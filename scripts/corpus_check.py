@@ -16,7 +16,7 @@ torch).  Every ``*.py`` file under each directory is read, analysed and fixed ex
   BOM, line endings), or a rewrite cannot be encoded in the file's encoding.
 
 Files Python itself cannot parse are counted as input errors, not failures.  The exit status is 1
-when any failure was counted, so CI can run it.  ``tests/test_corpus_sample.py`` runs a sample.
+when any failure was counted, so CI can run it.  ``tests/package/test_corpus_sample.py`` runs a sample.
 """
 
 from __future__ import annotations

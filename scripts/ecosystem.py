@@ -44,7 +44,7 @@ Pins (repository, commit), fetched as bare git directories and exported with::
     UKPLab/sentence-transformers            85ec64559f4414aa536eca4bf53538291e0a333f
     DLR-RM/stable-baselines3                e05d2dbe6eda0acd0ef2e316e3e4065677add3eb
 
-``tests/test_ecosystem_script.py`` tests this script's own logic on a tiny fake repository.
+``tests/package/test_ecosystem_script.py`` tests this script's own logic on a tiny fake repository.
 """
 
 from __future__ import annotations

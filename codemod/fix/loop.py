@@ -51,7 +51,7 @@ def pass_kinds() -> frozenset[FixKind]:
     """The fix kinds that have a rewrite pass, found without importing ``transforms`` (and LibCST).
 
     Pass modules are named after their kind (``transforms/out_of_place.py`` carries out
-    ``out-of-place`` fixes); ``tests/test_rewrite.py`` checks that every loaded pass follows this.
+    ``out-of-place`` fixes); ``tests/fix/test_rewrite.py`` checks that every loaded pass follows this.
     """
     spec = importlib.util.find_spec("gradsafe.transforms")
     if spec is None or not spec.submodule_search_locations:

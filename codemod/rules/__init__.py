@@ -2,7 +2,7 @@
 
 A rule here is metadata: the rule module says what the code means, why it matters, and shows an
 example that is bad and the code to use instead.  Those examples double as tests
-(``tests/test_rule_examples.py``) and as the text of ``gradsafe explain``.  The other half of each
+(``tests/rules/test_rule_examples.py``) and as the text of ``gradsafe explain``.  The other half of each
 rule, when a write breaks it, its message and its fix, is in the family module of the same name in
 ``gradsafe.analysis.checks``.  Everywhere else a rule is its ``Rule`` object (``SAVED_RESULT``), not
 its code: the code is spelled only here, in the selection and configuration parser, and in the

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 # The codes of the rules the detector reports, by each rule's stable name.  The runtime cannot import
-# the catalogue (``gradsafe.rules``), so this is the one copy: ``tests/test_rule_checks.py`` checks
+# the catalogue (``gradsafe.rules``), so this is the one copy: ``tests/rules/test_rule_checks.py`` checks
 # every entry against the catalogue, so a code or name changed there fails the suite here.
 RULE_CODES = {
     "saved-result-overwritten": "GS101",
