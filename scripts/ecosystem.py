@@ -10,7 +10,7 @@ scratch folder and runs, with ``sys.executable -m gradsafe`` (the gradsafe it is
 * ``fix . --no-verify --isolated --no-cache`` (default policy), then ``compile()`` of every file it
   changed, then the same ``fix`` once more: a file the second run changes is not idempotent;
 * between the two, ``check`` once more: "fixable" must mean what ``fix --no-verify`` applies, so a
-  finding ``check`` marked fixable that the fix did not change (DECLINED), or one still marked
+  finding ``check`` marked fixable (with a safe fix) that the fix did not change (DECLINED), or one still marked
   fixable after it (FIXABLE), fails the run;
 * for every changed file, ``scripts/fix_outputs.py``: the touched ``nn.Module`` classes built with
   their defaults, forward and backward in float64 before and after the edit (OUTPUT: same / fixed /
@@ -302,7 +302,9 @@ def _check(runner: Runner, scratch: Path, policy: str, result: RepositoryResult,
         return []
     found = findings_of(report, scratch)
     if policy == "default":
-        result.fixable = [f for f, item in zip(found, report.get("findings", [])) if (item.get("fix") or {}).get("applicable")]
+        # What `fix --no-verify` applies: the safe fixes (unsafe ones wait for `--unsafe-fixes`).
+        result.fixable = [f for f, item in zip(found, report.get("findings", []))
+                          if (item.get("fix") or {}).get("applicable") and item["fix"].get("applicability") != "unsafe"]
     return found
 
 

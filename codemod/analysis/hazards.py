@@ -145,6 +145,9 @@ class ScopeJudge:
         leaves: Facts | None = None
         if m.grad_on and ref.alias is Alias.NONE:
             found = [(sid, f) for sid, f in facts if f.leaf is Tri.YES]
+            # A parameter requires grad unless something froze it; "maybe" means a branch did
+            # (`if freeze: p.requires_grad = False`), and on the other path the write raises.
+            found = found or [(sid, f) for sid, f in facts if f.leaf is Tri.MAYBE and f.param]
             # `p -= lr * p.grad` on a `p` of unknown origin (`for p in params`): it has a `.grad`,
             # so it is a leaf that requires grad.
             own_grad = m.reads_own_grad and not any(f.leaf is Tri.NO for _, f in facts)

@@ -206,6 +206,15 @@ VALUE = Ref(Kind.VALUE)
 UNKNOWN = Ref(Kind.UNKNOWN, grad=Tri.MAYBE, opaque=True)
 
 
+def _unseen_parameter(facts: Storage) -> Storage:
+    """The join of a parameter's facts with a path that never touched it, where it is what a module
+    makes it: a leaf that requires grad.  A parameter frozen on one path only
+    (``if freeze: p.requires_grad = False``) may then require grad."""
+    if facts.param and facts.leaf is Tri.NO:
+        return replace(facts, leaf=Tri.MAYBE)
+    return facts
+
+
 @dataclass
 class State:
     """The environment at one program point: names -> refs, storage id -> facts."""
@@ -229,7 +238,7 @@ class State:
         for sid, facts in other.heap.items():
             mine_facts = heap.get(sid)
             if mine_facts is None or mine_facts is facts or mine_facts == facts:
-                heap[sid] = facts if mine_facts is None else mine_facts
+                heap[sid] = _unseen_parameter(facts) if mine_facts is None else mine_facts
                 continue
             if _local(mine_facts) and _local(facts):
                 # A storage no name reaches on one side is garbage there (the tensor an earlier
@@ -244,6 +253,9 @@ class State:
                 if sid in mine_reached and sid not in other_reached:
                     continue
             heap[sid] = mine_facts.join(facts)
+        for sid in self.heap:
+            if sid not in other.heap:
+                heap[sid] = _unseen_parameter(heap[sid])
         return State(env, heap, self.backward.join(other.backward))
 
     def reached(self) -> set[int]:

@@ -34,6 +34,8 @@ def leaf_mutated(w: Write) -> Verdict | None:
         rule = LEAF_VIEW_MUTATED
     else:
         rule = LEAF_MUTATED
+    # A parameter's "maybe" (frozen on one path only) is about the path, not about whether grad is
+    # required: on the path where nothing froze it, the write raises.
     return Verdict(rule, leaves=w.leaves)
 
 
