@@ -17,10 +17,14 @@ GradModeOf = Callable[[ast.expr], "bool | None"]
 
 
 def nograd_only_callees(tree: ast.Module, grad_mode_of: GradModeOf) -> frozenset[str]:
-    """The names of in-file functions and methods whose every call in the file runs under no_grad."""
-    defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    """The names of in-file functions and methods whose every call in the file runs under no_grad.
+
+    One walk over the file: it notes the functions defined, the grad mode at every call by name,
+    and every read of such a name that is not a call's callee (the function escapes).
+    """
+    defined: set[str] = set()
     calls: dict[str, list[bool]] = {}  # name -> grad mode off at each call
-    called: set[int] = set()  # id() of the Name/Attribute nodes that are a call's callee
+    escaped: set[str] = set()
 
     def callee(func: ast.expr) -> str | None:
         if isinstance(func, ast.Name):
@@ -29,41 +33,41 @@ def nograd_only_callees(tree: ast.Module, grad_mode_of: GradModeOf) -> frozenset
             return func.attr
         return None
 
-    def visit(node: ast.AST, off: bool) -> None:
+    # (node, grad mode off here, the node is the callee of a call by name)
+    pending: list[tuple[ast.AST, bool, bool]] = [(tree, False, False)]
+    while pending:
+        node, off, is_callee = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined.add(node.name)
             modes = [grad_mode_of(d) for d in node.decorator_list]
             mode = next((m for m in modes if m is not None), None)
-            for d in node.decorator_list:
-                visit(d, off)
             inner = (not mode) if mode is not None else False  # a function body starts in the caller's mode: unknown
-            for stmt in node.body:
-                visit(stmt, inner)
-            return
+            pending.extend((d, off, False) for d in node.decorator_list)
+            pending.extend((stmt, inner, False) for stmt in node.body)
+            continue
         if isinstance(node, (ast.With, ast.AsyncWith)):
             inner = off
             for item in node.items:
-                visit(item.context_expr, off)
+                pending.append((item.context_expr, off, False))
                 mode = grad_mode_of(item.context_expr)
                 if mode is not None:
                     inner = not mode
-            for stmt in node.body:
-                visit(stmt, inner)
-            return
+            pending.extend((stmt, inner, False) for stmt in node.body)
+            continue
         if isinstance(node, ast.Call):
             name = callee(node.func)
-            if name is not None and name in defined:
+            if name is not None:
                 calls.setdefault(name, []).append(off)
-                called.add(id(node.func))
-        for child in ast.iter_child_nodes(node):
-            visit(child, off)
-
-    visit(tree, False)
-    escaped: set[str] = set()
-    for n in ast.walk(tree):
-        if id(n) in called:
+            pending.append((node.func, off, name is not None))
+            pending.extend((arg, off, False) for arg in node.args)
+            pending.extend((kw, off, False) for kw in node.keywords)
             continue
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in calls:
-            escaped.add(n.id)
-        elif isinstance(n, ast.Attribute) and n.attr in calls and isinstance(n.ctx, ast.Load):
-            escaped.add(n.attr)
-    return frozenset(name for name, modes in calls.items() if modes and all(modes) and name not in escaped)
+        if not is_callee:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                escaped.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                escaped.add(node.attr)
+        pending.extend((child, off, False) for child in ast.iter_child_nodes(node))
+    return frozenset(
+        name for name, modes in calls.items() if name in defined and modes and all(modes) and name not in escaped
+    )

@@ -13,6 +13,7 @@ does not depend on the interpreter.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +30,8 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 _GRAD_OFF = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.inference_mode"})
 _GRAD_ON = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
+# Every spelling of a grad-off context contains one of these (``grad_mode_of``).
+_GRAD_OFF_MENTION = re.compile(r"no_grad|inference_mode|set_grad_enabled")
 _FUNCTION_BASES = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
 
 
@@ -204,6 +207,8 @@ class ModuleContext:
     @cached_property
     def nograd_callees(self) -> frozenset[str]:
         """In-file functions and methods every in-file call of which runs under ``no_grad``."""
+        if not _GRAD_OFF_MENTION.search(self.source.text):
+            return frozenset()  # no call can run with grad off: the walk over the file would find none
         from gradsafe.analysis.callers import nograd_only_callees
 
         return nograd_only_callees(self.tree, self.grad_mode_of)

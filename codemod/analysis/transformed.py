@@ -40,7 +40,9 @@ ALIASES = {"functorch.grad": "torch.func.grad", "functorch.vjp": "torch.func.vjp
            "functorch.jacrev": "torch.func.jacrev", "functorch.jacfwd": "torch.func.jacfwd"}
 
 # A cheap clue that a file may call a transform at all.
-_MENTION = re.compile(r"\b(?:vmap|grad|vjp|jvp|jacrev|jacfwd|hessian|jacobian|linearize|vhp|hvp)\b")
+# A transform is reached only through one of these modules (or ``torch.vmap``): a file that names
+# none of them hands no function to a transform, and is not walked.
+_MENTION = re.compile(r"torch\.func\b|\bfunctorch\b|autograd\.functional|autograd import functional|\bvmap\b|import func\b")
 
 
 @dataclass(frozen=True)
