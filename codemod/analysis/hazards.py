@@ -27,7 +27,7 @@ from gradsafe.analysis.liveness import Reads
 from gradsafe.analysis.mutations import Form, Mutation
 from gradsafe.analysis.remedies import FixContext
 from gradsafe.analysis.values import Alias, Ref, Save, State, Tri
-from gradsafe.findings import Confidence, Finding, Related
+from gradsafe.findings import Confidence, Finding, Fix, Related, Span
 from gradsafe.rules import Policy, Rule, get_rule
 from gradsafe.rules.arguments import HELPER_MUTATES_ARGUMENT
 
@@ -45,7 +45,7 @@ class ScopeJudge:
         self.scope = scope
         self.policy = policy
         self.confirmed = confirmed or {}  # line -> rule code that `gradsafe trace` saw happen there
-        self.findings: dict[tuple[str, object], Finding] = {}
+        self.findings: dict[tuple[str, Span], Finding] = {}
         self.escaped: set[int] = set()  # storages reachable from outside (attributes, containers)
         self.module_uses: list[tuple[Mutation, str | None]] = []  # in-place module calls: (use, why unsafe)
         self.argument_dependent: set[tuple[str, object]] = set()  # keys of findings resting on arguments
@@ -120,16 +120,8 @@ class ScopeJudge:
         related: list[Related] = []
         message = analysis.message(s, verdict, related)
         fix, reason = analysis.remedy(s, verdict)
-        self.findings[key] = Finding(
-            code=rule.code,
-            message=message,
-            span=span,
-            confidence=Confidence.CERTAIN if verdict.premise is Tri.YES else Confidence.POSSIBLE,
-            related=tuple(related),
-            fix=fix,
-            unfixable_reason=reason,
-            scope=self.scope.qualname if self.scope.qualname != "<module>" else "",
-        )
+        confidence = Confidence.CERTAIN if verdict.premise is Tri.YES else Confidence.POSSIBLE
+        self._record(key, message, confidence, related, fix, reason)
 
     def _fix_context(self, interp: InterpreterBase) -> FixContext:
         return FixContext(self.ctx, self.scope, self.escaped, interp.higher_order)
@@ -196,8 +188,14 @@ class ScopeJudge:
         if confirmed:
             message += " (confirmed by `gradsafe trace`)"
         fix, reason = analysis.remedy(w, verdict)
+        self._record(key, message, confidence, related, fix, reason)
+
+    def _record(self, key: tuple[str, Span], message: str, confidence: Confidence, related: list[Related],
+                fix: Fix | None, reason: str | None) -> None:
+        """The finding of rule ``key[0]`` at span ``key[1]``, in this scope."""
+        code, span = key
         self.findings[key] = Finding(
-            code=rule.code,
+            code=code,
             message=message,
             span=span,
             confidence=confidence,

@@ -28,20 +28,6 @@ def join_refs(refs: Iterable[Ref]) -> Ref:
 
 
 
-def reachable_sids(state: State) -> set[int]:
-    """The storages some name of ``state`` reaches (directly, as a view or alias, or as an element)."""
-    seen: set[int] = set()
-    stack: list[Ref] = list(state.env.values())
-    while stack:
-        ref = stack.pop()
-        seen |= ref.sids
-        if ref.items:
-            stack.extend(ref.items)
-        if ref.element is not None:
-            stack.append(ref.element)
-    return seen
-
-
 def forget_unreachable_saves(entry: dict[int, Storage], branch: State | None, keep: set[int]) -> None:
     """At the end of one branch of an ``if``: a save the branch made on a temporary that no name
     reaches any more (``y = y * w`` rebinds ``y``; the product saved the old ``y``) can never be
@@ -50,7 +36,7 @@ def forget_unreachable_saves(entry: dict[int, Storage], branch: State | None, ke
     escaped (``keep``) can be reached again by other means and keep their saves."""
     if branch is None:
         return
-    live = reachable_sids(branch) | keep
+    live = branch.reached() | keep
     for sid, facts in list(branch.heap.items()):
         if not facts.saves or sid in live or facts.param or facts.buffer or facts.arg is not None:
             continue
